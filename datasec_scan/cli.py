@@ -1,0 +1,123 @@
+"""The command line: scan, rules, explain (and the workflow commands built on them)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"datasec-scan: error: {message}", err=True)
+    return click.exceptions.Exit(EXIT_ERROR)
+
+
+def load_rules(config=None, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()):
+    """Discover rule packs and apply select/ignore; any pack problem exits 2."""
+    from .plugins import PackError, RuleSet, discover
+
+    try:
+        rules = discover()
+    except PackError as exc:
+        raise _fail(str(exc)) from None
+    if config is None:
+        return rules
+    from dataclasses import replace
+
+    if select or ignore:
+        config = replace(config, select=select or config.select, ignore=config.ignore + ignore)
+    chosen = tuple(r for r in rules.rules if config.rule_enabled(r.code, r.status))
+    return RuleSet(chosen, rules.packs)
+
+
+def load_config(paths: list[Path], config_file: Path | None):
+    from .config import ConfigError, load
+
+    try:
+        return load(paths, config_file)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="datasec-scan")
+def main() -> None:
+    """Find backdoors in Python code: remote-access hooks, hardcoded credentials, undisclosed outbound data."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 when a finding is at or above this severity "
+              "[default: high, or fail-on from the config].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Read configuration from this file instead of the nearest pyproject.toml.")
+@click.option("--select", multiple=True, help="Only these rule codes or prefixes (repeatable), e.g. DS1.")
+@click.option("--ignore", multiple=True, help="Skip these rule codes or prefixes (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: all cores).")
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
+         select: tuple[str, ...], ignore: tuple[str, ...], jobs: int) -> None:
+    """Scan files and folders (default: the current folder)."""
+    from .discover import discover
+    from .model import ScanResult, Severity
+    from .reporters import render
+    from .scheduler import collect, scan_targets
+
+    targets_in = list(paths) or [Path(".")]
+    config = load_config(targets_in, config_file)
+    rules = load_rules(config, select, ignore)
+    root = Path.cwd()
+    targets, notes = discover(targets_in, root, config.exclude, config.respect_gitignore)
+    files = collect(scan_targets(targets, rules, config, jobs))
+    result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes))
+    colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = render(result, fmt, colour=colour)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+    threshold = Severity.parse(fail_on) if fail_on else config.fail_on
+    if any(n.kind == "rule-error" for n in result.all_notifications):
+        click.echo("datasec-scan: error: a rule failed on at least one file (see notifications)", err=True)
+        raise SystemExit(EXIT_ERROR)
+    raise SystemExit(EXIT_FINDINGS if any(f.severity >= threshold for f in result.active_findings) else EXIT_CLEAN)
+
+
+@main.command("rules")
+def list_rules() -> None:
+    """List the installed rules."""
+    rules = load_rules()
+    rows = [("CODE", "NAME", "CATEGORY", "SEVERITY", "CONFIDENCE", "STATUS")]
+    rows += [(r.code, r.name, r.category.value, r.severity.label, r.confidence.label, r.status) for r in rules.rules]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Show a rule's documentation."""
+    rules = load_rules()
+    rule = rules.by_code(code.upper()) or next((r for r in rules.rules if r.name == code), None)
+    if rule is None:
+        raise _fail(f"no rule {code!r}; `datasec-scan rules` lists them")
+    info = rule.info()
+    click.echo(click.style(f"{info.code} {info.name}", bold=True) + f" — {info.summary}")
+    cwe = ", ".join(f"CWE-{c}" for c in info.cwe) or "-"
+    click.echo(f"category: {info.category.value}   severity: {info.severity.label}   confidence: "
+               f"{info.confidence.label}   {cwe}   pack: {info.pack}   status: {info.status}\n")
+    click.echo(info.doc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

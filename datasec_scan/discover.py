@@ -1,0 +1,108 @@
+"""Paths -> the files to scan: walks folders (gitignore-aware), skips what is not ours, never follows links out."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import file_kind
+from .model import Level, Notification
+
+SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".venv", "venv", "node_modules", ".mypy_cache",
+             ".pytest_cache", ".ruff_cache", ".eggs"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A file to scan: the path shown in findings and the path to read."""
+
+    display: str
+    path: Path
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.absolute().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _git_visible(folder: Path) -> set[Path] | None:
+    """Files git would track under `folder` (tracked + untracked, not ignored); None outside a work tree."""
+    try:
+        out = subprocess.run(["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             capture_output=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {(folder / os.fsdecode(p)).absolute() for p in out.split(b"\0") if p}
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        p = pattern.strip("/")
+        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p + "/*") or any(
+                fnmatch.fnmatch(part, p) for part in rel.split("/")):
+            return True
+    return False
+
+
+def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respect_gitignore: bool = True,
+             ) -> tuple[list[Target], list[Notification]]:
+    """Expand paths to scannable files; explicitly named files are scanned whatever their kind or ignore status."""
+    targets: dict[str, Target] = {}
+    notes: list[Notification] = []
+    for given in paths:
+        shown = display_path(given, root)
+        try:
+            st = os.stat(given, follow_symlinks=False)
+        except OSError as exc:
+            notes.append(Notification(shown, "unreadable", f"cannot access: {exc.strerror or exc}", Level.ERROR))
+            continue
+        if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            targets[shown] = Target(shown, given)
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            notes.append(Notification(shown, "not-a-file", "not a regular file or folder; not read", Level.NOTE))
+            continue
+        visible = _git_visible(given) if respect_gitignore else None
+        for folder, dirs, files in os.walk(given, onerror=lambda e: notes.append(Notification(
+                display_path(Path(e.filename or given), root), "unreadable", f"cannot list folder: {e.strerror}",
+                Level.ERROR))):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            for name in sorted(files):
+                full = Path(folder) / name
+                rel = full.relative_to(given).as_posix()
+                if file_kind(name) is None or _excluded(rel, exclude):
+                    continue
+                if visible is not None and full.absolute() not in visible:
+                    continue
+                if full.is_symlink():
+                    notes.append(Notification(display_path(full, root), "symlink", "symbolic link not followed",
+                                              Level.NOTE))
+                    continue
+                shown_file = display_path(full, root)
+                targets[shown_file] = Target(shown_file, full)
+    return [targets[k] for k in sorted(targets)], notes
+
+
+def read_target(target: Target, max_bytes: int) -> bytes | Notification:
+    """The file's bytes, or a notification saying why they could not be read; never blocks on FIFOs."""
+    try:
+        st = os.stat(target.path)
+    except OSError as exc:
+        return Notification(target.display, "unreadable", f"cannot access: {exc.strerror or exc}", Level.ERROR)
+    if not stat.S_ISREG(st.st_mode):
+        return Notification(target.display, "not-a-file", "not a regular file (device, FIFO or socket); not read",
+                            Level.NOTE)
+    if st.st_size > max_bytes:
+        return Notification(target.display, "too-large", f"file is {st.st_size:,} bytes, over limits.max-file-bytes "
+                            f"({max_bytes:,}); not scanned")
+    try:
+        with open(target.path, "rb") as handle:
+            return handle.read(max_bytes + 1)
+    except OSError as exc:
+        return Notification(target.display, "unreadable", f"cannot read: {exc.strerror or exc}", Level.ERROR)

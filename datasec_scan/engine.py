@@ -1,0 +1,256 @@
+"""Scan one file: decode, pre-screen, parse once, one batched visit of the triggered rules -> FileResult."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import Iterable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .config import Config
+from .model import FileResult, Finding, FlowStep, Level, Location, Notification
+from .plugins import RuleSet
+from .redact import inert, redact_all, secret_hash
+from .rule import FileContext, Report, Rule, RuleMeta, TextRule
+
+PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+CONFIG_SUFFIXES = (".env", ".ini", ".cfg", ".toml", ".yaml", ".yml", ".json", ".conf", ".properties")
+_PTH_EXEC_LINE = re.compile(r"^import[ \t]")
+_BRACKETS = re.compile(r"[()\[\]{}]")
+SNIPPET_CHARS = 200
+
+
+def file_kind(path: str) -> str | None:
+    """What the scanner makes of a file by its name: "python", "pth", "config" or None (not read)."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if name.endswith(PYTHON_SUFFIXES):
+        return "python"
+    if name.endswith(".pth"):
+        return "pth"
+    if name.endswith(CONFIG_SUFFIXES) or name.startswith(".env"):
+        return "config"
+    return None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str | None
+    notifications: tuple[Notification, ...] = ()
+
+
+def decode(path: str, data: bytes, kind: str) -> Decoded:
+    """Bytes -> text: BOM, PEP 263 cookie for Python, UTF-8 otherwise; damage is said, not hidden."""
+    notes: list[Notification] = []
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not data.startswith(codecs.BOM_UTF32_LE):
+        try:
+            return Decoded(data.decode("utf-16").replace("\r\n", "\n"))
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data[:8192]:
+        return Decoded(None, (Notification(path, "binary", "file holds NUL bytes; looks binary or compiled, not scanned",
+                                           Level.WARNING),))
+    encoding = "utf-8"
+    if kind in ("python", "pth"):
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except (SyntaxError, LookupError) as exc:
+            notes.append(Notification(path, "encoding", f"bad coding declaration ({exc}); read as UTF-8"))
+            encoding = "utf-8"
+    if encoding == "utf-8-sig" or data.startswith(codecs.BOM_UTF8):
+        data = data.removeprefix(codecs.BOM_UTF8)
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        text = data.decode("utf-8", errors="replace")
+        notes.append(Notification(path, "encoding", f"not valid {encoding} ({exc}); undecodable bytes replaced"))
+    return Decoded(text, tuple(notes))
+
+
+def python_view(text: str, kind: str) -> str:
+    """The Python the interpreter would run: the file itself, or a .pth file's `import` lines in place."""
+    if kind != "pth":
+        return text
+    return "".join(line if _PTH_EXEC_LINE.match(line) else "\n" for line in text.splitlines(keepends=True))
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    depth = peak = 0
+    for m in _BRACKETS.finditer(text):
+        depth += 1 if m.group() in "([{" else -1
+        peak = max(peak, depth)
+        if peak > limit:
+            return True
+    return False
+
+
+class _Lines:
+    """Offset <-> line lookups over one text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+    def line(self, number: int) -> str:
+        if number < 1 or number > len(self.starts):
+            return ""
+        start = self.starts[number - 1]
+        end = self.starts[number] if number < len(self.starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+
+def _run_text_rules(context: FileContext, rules: Iterable[type[RuleMeta]]) -> list[Notification]:
+    problems = []
+    for rule in rules:
+        try:
+            rule(context).run()  # type: ignore[attr-defined]
+        except Exception as exc:  # a broken rule must not cost the other rules their findings
+            context.reports[:] = [r for r in context.reports if r.rule is not rule]
+            problems.append(_rule_failure(context.path, rule, exc))
+    return problems
+
+
+def _rule_failure(path: str, rule: type[RuleMeta], exc: Exception) -> Notification:
+    return Notification(path, "rule-error", f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {exc}",
+                        Level.ERROR, rule=rule.code)
+
+
+def _run_cst_rules(context: FileContext, rules: list[type[RuleMeta]]) -> list[Notification]:
+    assert context.module is not None
+    before = len(context.reports)
+    try:
+        cst.visit_batched(context.module, [rule(context) for rule in rules])  # type: ignore[misc]
+        return []
+    except RecursionError:
+        del context.reports[before:]
+        return [Notification(context.path, "too-deep", "syntax tree too deep to visit; Python rules skipped")]
+    except Exception:
+        del context.reports[before:]
+    problems = []
+    for rule in rules:  # find the failing rule(s) and keep what the others found
+        mark = len(context.reports)
+        try:
+            context.module.visit(rule(context))  # type: ignore[arg-type]
+        except Exception as exc:
+            del context.reports[mark:]
+            problems.append(_rule_failure(context.path, rule, exc))
+    return problems
+
+
+def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, depth: int = 0
+            ) -> tuple[list[Report], list[Notification], cst.Module | None]:
+    """Run the rules over decoded text; reports still carry nodes of the returned module."""
+    context = FileContext(path, text, kind, config.rule_options, depth=depth, limits=config.limits)
+    context.scan_nested = lambda source, anchor, how: _scan_nested(context, source, anchor, how, rules, config)
+    notes: list[Notification] = []
+    text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.triggered_by(text)]
+    notes += _run_text_rules(context, text_rules)
+    source = python_view(text, kind)
+    cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
+                 and r.triggered_by(source)]
+    module = None
+    if cst_rules and source.strip():
+        if _too_deep(source, config.limits.max_parse_depth):
+            notes.append(Notification(path, "too-deep", f"brackets nest deeper than limits.max-parse-depth "
+                                      f"({config.limits.max_parse_depth}); Python rules skipped, text rules ran"))
+        else:
+            try:
+                module = cst.parse_module(source)
+            except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                notes.append(Notification(path, "parse-error", f"cannot parse as Python: {first}; "
+                                          "Python rules skipped, text rules ran", Level.WARNING))
+            if module is not None:
+                context.module = module
+                notes += _run_cst_rules(context, cst_rules)
+    notes += [Notification(path, k, m) for k, m in context.notes]
+    return context.reports, notes, module
+
+
+def _scan_nested(outer: FileContext, source: str, anchor: cst.CSTNode, how: str, rules: RuleSet, config: Config) -> int:
+    """Scan a decoded payload as Python; its findings are reported at `anchor` in the outer file."""
+    if outer.depth >= config.limits.max_nested_depth:
+        outer.note("nested-depth", f"decoded payload ({how}) not scanned: limits.max-nested-depth "
+                   f"({config.limits.max_nested_depth}) reached")
+        return 0
+    reports, notes, module = analyze(outer.path, source, "python", rules, config, outer.depth + 1)
+    lines = _Lines(source)
+    positions = _positions(module, reports)
+    for r in reports:
+        line = _locate(r, lines, positions)[0]
+        snippet = inert(lines.line(line).strip())[:80]
+        outer.reports.append(Report(r.rule, f"{r.message} [inside payload decoded from {how}, payload line {line}: "
+                                    f"`{snippet}`]", node=anchor, severity=r.severity, confidence=r.confidence,
+                                    secrets=r.secrets, nested_from=how))
+    outer.notes.extend((n.kind, f"in payload decoded from {how}: {n.message}") for n in notes)
+    return len(reports)
+
+
+def _positions(module: cst.Module | None, reports: list[Report]):
+    if module is None or not any(r.node is not None or r.flow for r in reports):
+        return None
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _locate(target: Report | object, lines: _Lines, positions) -> tuple[int, int, int, int]:
+    node = target.node if isinstance(target, Report) else target
+    span = target.span if isinstance(target, Report) else (target if isinstance(target, tuple) else None)
+    if isinstance(node, cst.CSTNode) and positions is not None and node in positions:
+        rng = positions[node]
+        return rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1
+    if span is not None:
+        (l1, c1), (l2, c2) = lines.position(span[0]), lines.position(span[1])
+        return l1, c1, l2, c2
+    return 1, 1, 1, 1
+
+
+def to_findings(path: str, text: str, reports: list[Report], module: cst.Module | None) -> list[Finding]:
+    lines = _Lines(text)  # a .pth file's Python view keeps its line numbers
+    positions = _positions(module, reports)
+    found: dict[tuple, Finding] = {}
+    for r in reports:
+        l1, c1, l2, c2 = _locate(r, lines, positions)
+        rule = r.rule
+        secrets = r.secrets
+        snippet = inert(redact_all(lines.line(l1), secrets).strip())[:SNIPPET_CHARS]
+        flow = tuple(FlowStep(Location(path, *_locate(step, lines, positions)), inert(redact_all(msg, secrets)))
+                     for step, msg in r.flow)
+        finding = Finding(
+            rule=rule.code, name=rule.name, category=rule.category,
+            severity=r.severity or rule.severity, confidence=r.confidence or rule.confidence,
+            message=inert(redact_all(r.message, secrets)), location=Location(path, l1, c1, l2, c2),
+            snippet=snippet, flow=flow, secret_hashes=tuple(sorted({secret_hash(s) for s in secrets})),
+        )
+        key = (finding.rule, l1, c1, finding.message)
+        if key not in found or found[key].severity < finding.severity:
+            found[key] = finding
+    return sorted(found.values(), key=Finding.sort_key)
+
+
+def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
+    """The per-file scan: a pure function of (path, bytes, rules, config)."""
+    kind = file_kind(path)
+    if kind is None:
+        return FileResult(path)
+    if len(data) > config.limits.max_file_bytes:
+        return FileResult(path, notifications=(Notification(
+            path, "too-large", f"file is {len(data):,} bytes, over limits.max-file-bytes "
+            f"({config.limits.max_file_bytes:,}); not scanned"),))
+    decoded = decode(path, data, kind)
+    if decoded.text is None:
+        return FileResult(path, notifications=decoded.notifications)
+    text = decoded.text
+    reports, notes, module = analyze(path, text, kind, rules, config)
+    findings = to_findings(path, text, reports, module)
+    return FileResult(path, tuple(findings), tuple(sorted(decoded.notifications + tuple(notes), key=Notification.sort_key)),
+                      lines=text.count("\n") + 1)

@@ -1,0 +1,49 @@
+"""Scan many files: read, fan out over processes, gather FileResults in a stable order."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterable, Iterator
+
+from .config import Config
+from .discover import Target, read_target
+from .engine import scan_file
+from .model import FileResult, Notification
+from .plugins import RuleSet
+
+PARALLEL_FROM = 40  # below this many files a pool costs more than it saves
+
+
+def scan_target(target: Target, rules: RuleSet, config: Config) -> FileResult:
+    data = read_target(target, config.limits.max_file_bytes)
+    if isinstance(data, Notification):
+        return FileResult(target.display, notifications=(data,))
+    return scan_file(target.display, data, rules, config)
+
+
+def _scan_chunk(args: tuple[list[Target], RuleSet, Config]) -> list[FileResult]:
+    targets, rules, config = args
+    return [scan_target(t, rules, config) for t in targets]
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def scan_targets(targets: list[Target], rules: RuleSet, config: Config, jobs: int = 0) -> Iterator[FileResult]:
+    """FileResults for the targets, in the targets' order."""
+    jobs = jobs or default_jobs()
+    if jobs == 1 or len(targets) < PARALLEL_FROM:
+        for t in targets:
+            yield scan_target(t, rules, config)
+        return
+    size = max(1, min(64, len(targets) // (jobs * 8)))
+    chunks = [targets[i:i + size] for i in range(0, len(targets), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for results in pool.map(_scan_chunk, [(c, rules, config) for c in chunks]):
+            yield from results
+
+
+def collect(results: Iterable[FileResult]) -> tuple[FileResult, ...]:
+    return tuple(sorted(results, key=lambda r: r.path))
