@@ -1,0 +1,190 @@
+"""Constant folding of string building: literals, `+`, `''.join`, `chr`, `bytes.fromhex`, `%`, f-strings, slices."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Union
+
+import libcst as cst
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .names import NameResolver
+
+Const = Union[str, bytes, int]
+MAX_FOLDED = 1_000_000  # characters; folding stops rather than build something huge
+_MAX_DEPTH = 60
+
+
+def literal_value(node: cst.SimpleString) -> str | bytes | None:
+    """The value of a string literal token; `ast.literal_eval` of a single literal evaluates nothing."""
+    try:
+        value = ast.literal_eval(node.value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, (str, bytes)) else None
+
+
+def fold(expr: cst.BaseExpression, names: "NameResolver | None" = None, _depth: int = 0) -> Const | None:
+    """The constant value an expression builds, or None when it depends on anything not constant."""
+    if _depth > _MAX_DEPTH:
+        return None
+    d = _depth + 1
+    if isinstance(expr, cst.SimpleString):
+        return literal_value(expr)
+    if isinstance(expr, cst.Integer):
+        try:
+            return int(expr.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    if isinstance(expr, cst.ConcatenatedString):
+        return _join(fold(expr.left, names, d), fold(expr.right, names, d))
+    if isinstance(expr, cst.FormattedString):
+        parts = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value.replace("{{", "{").replace("}}", "}"))
+            elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None and part.conversion is None:
+                value = fold(part.expression, names, d)
+                if value is None:
+                    return None
+                parts.append(value.decode("latin-1") if isinstance(value, bytes) else str(value))
+            else:
+                return None
+        return "".join(parts)
+    if isinstance(expr, cst.BinaryOperation):
+        left, right = fold(expr.left, names, d), fold(expr.right, names, d)
+        if isinstance(expr.operator, cst.Add):
+            if isinstance(left, int) and isinstance(right, int):
+                return left + right
+            return _join(left, right)
+        if isinstance(expr.operator, cst.Modulo) and isinstance(left, str) and right is not None:
+            try:
+                return _bounded(left % right)
+            except (TypeError, ValueError, KeyError):
+                return None
+        if isinstance(expr.operator, cst.Multiply):
+            if isinstance(left, (str, bytes)) and isinstance(right, int) and len(left) * right <= MAX_FOLDED:
+                return left * right
+        if isinstance(expr.operator, cst.BitwiseXor) and isinstance(left, int) and isinstance(right, int):
+            return left ^ right
+        return None
+    if isinstance(expr, cst.Subscript):
+        return _fold_subscript(expr, names, d)
+    if isinstance(expr, cst.Call):
+        return _fold_call(expr, names, d)
+    if isinstance(expr, cst.Name) and names is not None:
+        value = names.single_value(expr.value)
+        return fold(value, names, d) if value is not None else None
+    return None
+
+
+def fold_str(expr: cst.BaseExpression, names: "NameResolver | None" = None) -> str | None:
+    value = fold(expr, names)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else None
+
+
+def _bounded(value: Const) -> Const | None:
+    return value if not isinstance(value, (str, bytes)) or len(value) <= MAX_FOLDED else None
+
+
+def _join(left: Const | None, right: Const | None) -> Const | None:
+    if isinstance(left, str) and isinstance(right, str) or isinstance(left, bytes) and isinstance(right, bytes):
+        return _bounded(left + right)  # type: ignore[operator]
+    return None
+
+
+def _elements(expr: cst.BaseExpression, names: "NameResolver | None", d: int) -> list[Const] | None:
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        values = [fold(e.value, names, d) if isinstance(e, cst.Element) else None for e in expr.elements]
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+    if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+        return None
+    value = fold(expr, names, d)
+    return list(value) if isinstance(value, (str, bytes)) else None
+
+
+def _fold_subscript(expr: cst.Subscript, names: "NameResolver | None", d: int) -> Const | None:
+    value = fold(expr.value, names, d)
+    if not isinstance(value, (str, bytes)) or len(expr.slice) != 1:
+        return None
+    sl = expr.slice[0].slice
+    if isinstance(sl, cst.Slice):
+        bounds = []
+        for part in (sl.lower, sl.upper, sl.step):
+            if part is None:
+                bounds.append(None)
+                continue
+            folded = fold(part, names, d) if not isinstance(part, cst.UnaryOperation) else _negative(part)
+            if not isinstance(folded, int):
+                return None
+            bounds.append(folded)
+        try:
+            return value[slice(*bounds)]
+        except ValueError:
+            return None
+    return None
+
+
+def _negative(node: cst.UnaryOperation) -> int | None:
+    if isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        value = fold(node.expression)
+        return -value if isinstance(value, int) else None
+    return None
+
+
+def _fold_call(call: cst.Call, names: "NameResolver | None", d: int) -> Const | None:
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        method = func.attr.value
+        if method == "join" and len(args) == 1:
+            sep = fold(func.value, names, d)
+            items = _elements(args[0], names, d)
+            if isinstance(sep, str) and items is not None and all(isinstance(i, str) for i in items):
+                return _bounded(sep.join(items))  # type: ignore[arg-type]
+            return None
+        if method == "fromhex" and len(args) == 1 and dotted_is(func.value, "bytes", "bytearray"):
+            text = fold(args[0], names, d)
+            try:
+                return bytes.fromhex(text) if isinstance(text, str) else None
+            except ValueError:
+                return None
+        base = fold(func.value, names, d)
+        if method in ("decode", "encode") and isinstance(base, (str, bytes)):
+            try:
+                return base.decode("utf-8", "replace") if isinstance(base, bytes) else base.encode("utf-8")
+            except (LookupError, ValueError):
+                return None
+        if method in ("lower", "upper", "strip", "replace") and isinstance(base, str):
+            consts = [fold(a, names, d) for a in args]
+            if all(isinstance(c, str) for c in consts):
+                try:
+                    return _bounded(getattr(base, method)(*consts))
+                except (TypeError, ValueError):
+                    return None
+        if method == "format" and isinstance(base, str):
+            consts = [fold(a, names, d) for a in args]
+            if all(c is not None for c in consts) and not any(a.keyword for a in call.args):
+                try:
+                    return _bounded(base.format(*consts))
+                except (IndexError, KeyError, ValueError):
+                    return None
+        return None
+    if isinstance(func, cst.Name):
+        if func.value == "chr" and len(args) == 1:
+            code = fold(args[0], names, d)
+            return chr(code) if isinstance(code, int) and 0 <= code < 0x110000 else None
+        if func.value in ("str", "bytes") and len(args) == 1:
+            value = fold(args[0], names, d)
+            return value if isinstance(value, (str, bytes)) else None
+        if func.value == "bytes" and args and isinstance(args[0], (cst.List, cst.Tuple)):
+            items = _elements(args[0], names, d)
+            if items is not None and all(isinstance(i, int) and 0 <= i < 256 for i in items):
+                return bytes(items)  # type: ignore[arg-type]
+    return None
+
+
+def dotted_is(expr: cst.BaseExpression, *candidates: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in candidates

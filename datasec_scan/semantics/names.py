@@ -1,0 +1,220 @@
+"""Qualified names of expressions, seeing through aliases, `__import__`, `getattr`, `globals()[...]` and rebinding.
+
+A light, flow-insensitive resolver: one walk of the module collects every binding of every name
+(imports, assignments, `with ... as`, walrus, defs), and an expression resolves to the union of
+what its names may be bound to ("any-match"). Names are dotted strings:
+
+- `os.system`, `subprocess.Popen`, `builtins.exec` (a bare `exec` resolves to `builtins.exec`);
+- the result of a call is written with `()`: `s = socket.socket(); s.connect` -> `socket.socket().connect`;
+- a name defined in the module itself (def/class) is `<local>.name`, so it never passes for a builtin.
+"""
+
+from __future__ import annotations
+
+import builtins
+import fnmatch
+import unicodedata
+from typing import Iterable
+
+import libcst as cst
+
+from .constants import fold_str
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+GLOBALS = "<globals>"  # what `globals()`, `locals()`, `vars()` and `__builtins__.__dict__` resolve to
+_IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
+_NAMESPACES = frozenset({"builtins.globals", "builtins.locals", "builtins.vars"})
+_MAX_NAMES = 32  # per expression, so a pathological module cannot blow up resolution
+
+
+def _ident(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)  # Python itself folds identifiers this way
+
+
+def dotted(expr: cst.BaseExpression) -> str | None:
+    """`a.b.c` written out, without resolving anything; None for anything else."""
+    if isinstance(expr, cst.Name):
+        return _ident(expr.value)
+    if isinstance(expr, cst.Attribute):
+        base = dotted(expr.value)
+        return f"{base}.{_ident(expr.attr.value)}" if base else None
+    return None
+
+
+def _import_name(node: cst.Attribute | cst.Name) -> str:
+    return dotted(node) or ""
+
+
+class _Bindings(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.bound: dict[str, list[cst.BaseExpression | str]] = {}
+        self.star_modules: list[str] = []
+
+    def bind(self, name: str, value: cst.BaseExpression | str) -> None:
+        self.bound.setdefault(_ident(name), []).append(value)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _import_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.bind(alias.asname.name.value, full)
+            else:
+                self.bind(full.split(".")[0], full.split(".")[0])
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = _import_name(node.module) if node.module is not None else ""
+        module = "." * len(node.relative) + module
+        if isinstance(node.names, cst.ImportStar):
+            self.star_modules.append(module)
+            return
+        for alias in node.names:
+            name = _import_name(alias.name)
+            target = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            self.bind(target, f"{module}.{name}" if module else name)
+
+    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.bind(target.value, value)
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) and len(
+                target.elements) == len(value.elements):
+            for t, v in zip(target.elements, value.elements):
+                self._bind_target(t.value, v.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._bind_target(t.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind_target(node.target, node.value)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind_target(node.target, node.value)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_target(node.asname.name, node.item)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
+
+
+class NameResolver:
+    """Resolves expressions of one module to the dotted names they may stand for."""
+
+    def __init__(self, module: cst.Module) -> None:
+        collector = _Bindings()
+        module.visit(collector)
+        self._bound = collector.bound
+        self._stars = tuple(collector.star_modules)
+        self._cache: dict[int, frozenset[str]] = {}
+        self._resolving: set[str] = set()
+
+    def is_bound(self, name: str) -> bool:
+        return _ident(name) in self._bound
+
+    def single_value(self, name: str) -> cst.BaseExpression | None:
+        """The expression a name is bound to when the module binds it exactly once, by assignment."""
+        values = self._bound.get(_ident(name), [])
+        if len(values) == 1 and isinstance(values[0], cst.BaseExpression) and name not in self._resolving:
+            return values[0]
+        return None
+
+    def qualified_names(self, expr: cst.BaseExpression) -> frozenset[str]:
+        key = id(expr)
+        if key not in self._cache:
+            self._cache[key] = frozenset(sorted(self._resolve(expr))[:_MAX_NAMES])
+        return self._cache[key]
+
+    def call_names(self, call: cst.Call) -> frozenset[str]:
+        """What the called function may be: `os.system`, `builtins.exec`, `socket.socket().connect`."""
+        return self.qualified_names(call.func)
+
+    def matches(self, expr: cst.BaseExpression, patterns: Iterable[str]) -> str | None:
+        """The first resolved name matching any pattern (exact or fnmatch-style `requests.*`), or None."""
+        names = self.qualified_names(expr)
+        for pattern in patterns:
+            if pattern in names:
+                return pattern
+            if any(ch in pattern for ch in "*?["):
+                for n in sorted(names):
+                    if fnmatch.fnmatchcase(n, pattern):
+                        return n
+        return None
+
+    def _name(self, name: str) -> set[str]:
+        name = _ident(name)
+        if name == "__builtins__":
+            return {"builtins"}
+        if name in self._bound:
+            if name in self._resolving:
+                return set()
+            self._resolving.add(name)
+            try:
+                found: set[str] = set()
+                for value in self._bound[name]:
+                    found |= {value} if isinstance(value, str) else self._resolve(value)
+                return found or {f"<unknown>.{name}"}
+            finally:
+                self._resolving.discard(name)
+        if name in BUILTIN_NAMES:
+            return {f"builtins.{name}"}
+        return {f"{m}.{name}" for m in self._stars}
+
+    def _resolve(self, expr: cst.BaseExpression) -> set[str]:
+        if isinstance(expr, cst.Name):
+            return self._name(expr.value)
+        if isinstance(expr, cst.Attribute):
+            attr = _ident(expr.attr.value)
+            bases = self._resolve(expr.value)
+            if attr == "__dict__" and bases & {"builtins"}:
+                return {GLOBALS} | {f"{b}.__dict__" for b in bases}
+            return {f"{b}.{attr}" for b in bases}
+        if isinstance(expr, cst.Call):
+            return self._resolve_call(expr)
+        if isinstance(expr, cst.Subscript):
+            return self._resolve_subscript(expr)
+        if isinstance(expr, cst.BooleanOperation):
+            return self._resolve(expr.left) | self._resolve(expr.right)
+        if isinstance(expr, cst.IfExp):
+            return self._resolve(expr.body) | self._resolve(expr.orelse)
+        if isinstance(expr, cst.NamedExpr):
+            return self._resolve(expr.value)
+        return set()
+
+    def _resolve_call(self, call: cst.Call) -> set[str]:
+        funcs = self._resolve(call.func)
+        args = [a.value for a in call.args if a.keyword is None and not a.star]
+        found: set[str] = set()
+        if funcs & _IMPORTERS and args:
+            module = fold_str(args[0], self)
+            if module:
+                top = module if "importlib.import_module" in funcs else module.split(".")[0]
+                found.add(top)
+        if "builtins.getattr" in funcs and len(args) >= 2:
+            attr = fold_str(args[1], self)
+            if attr:
+                for base in self._resolve(args[0]):
+                    found.add(f"builtins.{attr}" if base == GLOBALS else f"{base}.{attr}")
+        if funcs & _NAMESPACES:
+            found.add(GLOBALS)
+        if "builtins.vars" in funcs and args:
+            found |= {GLOBALS for b in self._resolve(args[0]) if b == "builtins"}
+        return found | {f"{f}()" for f in funcs if not f.startswith("<unknown>")}
+
+    def _resolve_subscript(self, sub: cst.Subscript) -> set[str]:
+        if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+            return set()
+        key = fold_str(sub.slice[0].slice.value, self)
+        if not key:
+            return set()
+        found: set[str] = set()
+        for base in self._resolve(sub.value):
+            if base in (GLOBALS, "builtins", "builtins.__dict__"):
+                found |= self._name(key) if base == GLOBALS and self.is_bound(key) else {f"builtins.{key}"}
+            elif base == "sys.modules":
+                found.add(key)
+        return found
