@@ -140,7 +140,7 @@ def _run_cst_rules(context: FileContext, rules: list[type[RuleMeta]]) -> list[No
     for rule in rules:  # find the failing rule(s) and keep what the others found
         mark = len(context.reports)
         try:
-            context.module.visit(rule(context))  # type: ignore[arg-type]
+            cst.visit_batched(context.module, [rule(context)])  # type: ignore[list-item]
         except Exception as exc:
             del context.reports[mark:]
             problems.append(_rule_failure(context.path, rule, exc))

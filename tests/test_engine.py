@@ -1,0 +1,118 @@
+"""The per-file engine: decoding, pre-screen, parse failures and rule failures become notifications."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.config import Config
+from datasec_scan.engine import decode, file_kind, python_view, scan_file
+from datasec_scan.model import Category
+from datasec_scan.plugins import RuleSet
+from datasec_scan.rule import Rule
+
+DOC = """Test rule.
+
+## What it does
+x
+## Why is this bad?
+x
+## Example
+x
+## How to fix
+x
+## References
+x
+"""
+
+
+class Boom(Rule):
+    __doc__ = DOC
+    code = "DS990"
+    name = "boom"
+    category = Category.REMOTE_ACCESS
+    INVALID = ("boom()\n",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise RuntimeError("rule bug")
+
+
+class Calls(Rule):
+    __doc__ = DOC
+    code = "DS991"
+    name = "calls"
+    category = Category.REMOTE_ACCESS
+    triggers = ("danger",)
+    INVALID = ("danger()\n",)
+    visits = 0
+
+    def visit_Call(self, node: cst.Call) -> None:
+        type(self).visits += 1
+        if isinstance(node.func, cst.Name) and node.func.value == "danger":
+            self.report(node, "danger called")
+
+
+def test_file_kinds() -> None:
+    assert file_kind("a/b.py") == "python"
+    assert file_kind("x.pth") == "pth"
+    assert file_kind(".env.local") == "config"
+    assert file_kind("setup.cfg") == "config"
+    assert file_kind("README.md") is None
+
+
+def test_pep263_cookie_and_bom() -> None:
+    latin = "# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n".encode("latin-1")
+    assert "café" in (decode("a.py", latin, "python").text or "")
+    bom = b"\xef\xbb\xbfx = 1\n"
+    assert decode("a.py", bom, "python").text == "x = 1\n"
+    utf16 = "x = 'é'\n".encode("utf-16")
+    assert decode("a.py", utf16, "python").text == "x = 'é'\n"
+
+
+def test_undecodable_bytes_are_replaced_and_said() -> None:
+    result = decode("a.py", b"x = '\xff\xfe\xfa'\n", "python")
+    assert result.text is not None and result.notifications[0].kind == "encoding"
+
+
+def test_parse_error_is_a_notification_not_a_crash() -> None:
+    result = scan_file("a.py", b"def broken(:\n    danger()\n", RuleSet((Calls,), ()), Config())
+    assert [n.kind for n in result.notifications] == ["parse-error"]
+
+
+def test_rule_failure_names_rule_and_keeps_other_findings() -> None:
+    result = scan_file("a.py", b"danger()\n", RuleSet((Boom, Calls), ()), Config())
+    assert [f.rule for f in result.findings] == ["DS991"]
+    (note,) = result.notifications
+    assert note.kind == "rule-error" and note.rule == "DS990" and "rule bug" in note.message
+
+
+def test_prescreen_skips_files_no_rule_can_match() -> None:
+    Calls.visits = 0
+    scan_file("a.py", b"print('hello')\n", RuleSet((Calls,), ()), Config())
+    assert Calls.visits == 0
+    scan_file("a.py", b"danger()\n", RuleSet((Calls,), ()), Config())
+    assert Calls.visits == 1
+
+
+def test_positions_are_one_based() -> None:
+    result = scan_file("a.py", b"x = 1\n  \nif x:\n    danger()\n", RuleSet((Calls,), ()), Config())
+    (f,) = result.findings
+    assert (f.location.line, f.location.column) == (4, 5)
+    assert f.snippet == "danger()"
+
+
+def test_pth_python_view_keeps_line_numbers() -> None:
+    text = "/some/path\nimport danger; danger()\n# comment\n"
+    assert python_view(text, "pth").splitlines() == ["", "import danger; danger()", ""]
+    result = scan_file("evil.pth", text.encode(), RuleSet((Calls,), ()), Config())
+    assert [(f.rule, f.location.line) for f in result.findings] == [("DS991", 2)]
+
+
+def test_binary_file_is_reported_not_scanned() -> None:
+    result = scan_file("a.py", b"\x7fELF\x00\x00\x01danger()", RuleSet((Calls,), ()), Config())
+    assert not result.findings and result.notifications[0].kind == "binary"
+
+
+def test_scan_is_deterministic() -> None:
+    data = b"danger()\ndanger()\n"
+    rules = RuleSet((Calls,), ())
+    assert scan_file("a.py", data, rules, Config()) == scan_file("a.py", data, rules, Config())

@@ -1,0 +1,125 @@
+"""The rule plugin API: packs come from entry points; a broken pack or a duplicate code is fatal (exit 2)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from datasec_scan import plugins
+from datasec_scan.model import Category
+from datasec_scan.plugins import PackError, build_ruleset
+from datasec_scan.rule import Rule
+
+PACK = '''
+"""A third-party rule pack used by the tests."""
+import libcst as cst
+from datasec_scan.model import Category, Severity
+from datasec_scan.rule import Rule
+
+
+class NoTodo(Rule):
+    """Flags calls named `todo_backdoor`.
+
+    ## What it does
+    Finds calls to `todo_backdoor()`.
+
+    ## Why is this bad?
+    Test only.
+
+    ## Example
+    `todo_backdoor()`
+
+    ## How to fix
+    Remove it.
+
+    ## References
+    - none
+    """
+
+    code = "DS901"
+    name = "todo-backdoor"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    triggers = ("todo_backdoor",)
+    VALID = ("other()\\n",)
+    INVALID = ("todo_backdoor()\\n",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "todo_backdoor":
+            self.report(node, "call to todo_backdoor")
+
+
+RULES = [NoTodo]
+'''
+
+
+def make_pack(root: Path, name: str, body: str, code: str = "DS901") -> None:
+    pkg = root / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(body.replace("DS901", code))
+    dist = root / f"{name}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[datasec_scan.rules]\n{name} = {name}:RULES\n")
+
+
+def run_cli(args: list[str], extra_path: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(extra_path))
+    return subprocess.run([sys.executable, "-m", "datasec_scan.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_third_party_pack_is_discovered_and_runs(tmp_path: Path) -> None:
+    make_pack(tmp_path, "thirdpack", PACK)
+    target = tmp_path / "code"
+    target.mkdir()
+    (target / "a.py").write_text("todo_backdoor()\n")
+    listed = run_cli(["rules"], tmp_path, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "DS901" in listed.stdout and "DS201" in listed.stdout
+    scanned = run_cli(["scan", "code"], tmp_path, tmp_path)
+    assert scanned.returncode == 1, scanned.stdout + scanned.stderr
+    assert "code/a.py:1:1: DS901 [high] call to todo_backdoor" in scanned.stdout
+
+
+def test_pack_that_fails_to_import_exits_2_naming_the_pack(tmp_path: Path) -> None:
+    make_pack(tmp_path, "brokenpack", "raise ImportError('missing dependency frobnicate')\n")
+    result = run_cli(["scan", "."], tmp_path, tmp_path)
+    assert result.returncode == 2
+    assert "brokenpack" in result.stderr and "frobnicate" in result.stderr
+
+
+def test_duplicate_rule_code_exits_2_naming_both_packs(tmp_path: Path) -> None:
+    make_pack(tmp_path, "dupepack", PACK, code="DS201")
+    result = run_cli(["rules"], tmp_path, tmp_path)
+    assert result.returncode == 2
+    assert "DS201" in result.stderr and "dupepack" in result.stderr and "builtin" in result.stderr
+
+
+def test_malformed_rule_is_rejected() -> None:
+    class NoDocs(Rule):
+        code = "DS999"
+        name = "no-docs"
+        category = Category.REMOTE_ACCESS
+
+    with pytest.raises(PackError, match="What it does"):
+        build_ruleset([("badpack", [NoDocs], "1")])
+
+
+def test_module_without_rules_is_an_error() -> None:
+    import types
+
+    with pytest.raises(PackError, match="RULES"):
+        build_ruleset([("emptypack", types.ModuleType("emptypack"), "1")])
+
+
+def test_builtin_pack_is_registered_through_the_entry_point_group() -> None:
+    from importlib.metadata import entry_points
+
+    names = {ep.name: ep.value for ep in entry_points(group=plugins.ENTRY_POINT_GROUP)}
+    assert names.get("builtin") == "datasec_rules:RULES"
