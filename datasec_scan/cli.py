@@ -64,20 +64,26 @@ def main() -> None:
 @click.option("--select", multiple=True, help="Only these rule codes or prefixes (repeatable), e.g. DS1.")
 @click.option("--ignore", multiple=True, help="Skip these rule codes or prefixes (repeatable).")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: all cores).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the per-file result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Cache folder [default: $DATASEC_SCAN_CACHE_DIR or ~/.cache/datasec-scan].")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
-         select: tuple[str, ...], ignore: tuple[str, ...], jobs: int) -> None:
+         select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None) -> None:
     """Scan files and folders (default: the current folder)."""
     from .discover import discover
     from .model import ScanResult, Severity
     from .reporters import render
-    from .scheduler import collect, scan_targets
+    from .scheduler import collect, open_cache, scan_targets
 
     targets_in = list(paths) or [Path(".")]
     config = load_config(targets_in, config_file)
     rules = load_rules(config, select, ignore)
     root = Path.cwd()
     targets, notes = discover(targets_in, root, config.exclude, config.respect_gitignore)
-    files = collect(scan_targets(targets, rules, config, jobs))
+    cache = None if no_cache else open_cache(rules, config, cache_dir)
+    files = collect(scan_targets(targets, rules, config, jobs, cache))
+    if cache is not None:
+        cache.prune()
     result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes))
     colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     report = render(result, fmt, colour=colour)

@@ -15,3 +15,9 @@ FIXTURES = REPO / "fixtures"
 @pytest.fixture(scope="session")
 def ruleset() -> RuleSet:
     return discover()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the user's cache."""
+    monkeypatch.setenv("DATASEC_SCAN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
