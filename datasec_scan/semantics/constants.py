@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import codecs
 from typing import TYPE_CHECKING, Union
 
 import libcst as cst
@@ -57,6 +58,9 @@ def fold(expr: cst.BaseExpression, names: "NameResolver | None" = None, _depth: 
             if isinstance(left, int) and isinstance(right, int):
                 return left + right
             return _join(left, right)
+        if isinstance(expr.operator, cst.Modulo) and isinstance(left, str) and isinstance(expr.right, cst.Tuple):
+            items = _elements(expr.right, names, d)
+            right = tuple(items) if items is not None else None  # type: ignore[assignment]
         if isinstance(expr.operator, cst.Modulo) and isinstance(left, str) and right is not None:
             try:
                 return _bounded(left % right)
@@ -65,7 +69,7 @@ def fold(expr: cst.BaseExpression, names: "NameResolver | None" = None, _depth: 
         if isinstance(expr.operator, cst.Multiply):
             if isinstance(left, (str, bytes)) and isinstance(right, int) and len(left) * right <= MAX_FOLDED:
                 return left * right
-        if isinstance(expr.operator, cst.BitwiseXor) and isinstance(left, int) and isinstance(right, int):
+        if isinstance(expr.operator, cst.BitXor) and isinstance(left, int) and isinstance(right, int):
             return left ^ right
         return None
     if isinstance(expr, cst.Subscript):
@@ -101,6 +105,15 @@ def _elements(expr: cst.BaseExpression, names: "NameResolver | None", d: int) ->
         return None if any(v is None for v in values) else values  # type: ignore[return-value]
     if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
         return None
+    if isinstance(expr, cst.Call) and len(expr.args) == 1 and dotted_is(expr.func, "reversed"):
+        inner = _elements(expr.args[0].value, names, d)  # ''.join(reversed("...")))
+        return inner[::-1] if inner is not None else None
+    if isinstance(expr, cst.Call) and len(expr.args) == 2 and dotted_is(expr.func, "map") and dotted_is(
+            expr.args[0].value, "chr"):
+        codes = _elements(expr.args[1].value, names, d)  # ''.join(map(chr, [105, 109, ...]))
+        if codes is None or not all(isinstance(c, int) and 0 <= c < 0x110000 for c in codes):
+            return None
+        return [chr(c) for c in codes]  # type: ignore[arg-type]
     value = fold(expr, names, d)
     return list(value) if isinstance(value, (str, bytes)) else None
 
@@ -151,6 +164,11 @@ def _fold_call(call: cst.Call, names: "NameResolver | None", d: int) -> Const | 
                 return bytes.fromhex(text) if isinstance(text, str) else None
             except ValueError:
                 return None
+        if method in ("decode", "encode") and dotted_is(func.value, "codecs") and len(args) == 2:
+            text, codec = fold(args[0], names, d), fold(args[1], names, d)
+            if isinstance(text, str) and isinstance(codec, str) and codec.lower().replace("-", "_") in ("rot13", "rot_13"):
+                return codecs.decode(text, "rot13")
+            return None
         base = fold(func.value, names, d)
         if method in ("decode", "encode") and isinstance(base, (str, bytes)):
             try:

@@ -79,6 +79,12 @@ class _Bindings(cst.CSTVisitor):
                 target.elements) == len(value.elements):
             for t, v in zip(target.elements, value.elements):
                 self._bind_target(t.value, v.value)
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Call, cst.Await)):
+            # `conn, addr = s.accept()`: each name is the call's result indexed, `socket.socket().accept()[0]`
+            for i, t in enumerate(target.elements):
+                if not isinstance(t, cst.StarredElement):
+                    index = cst.Index(cst.Integer(str(i)))
+                    self._bind_target(t.value, cst.Subscript(value, [cst.SubscriptElement(index)]))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:
@@ -183,6 +189,8 @@ class NameResolver:
             return self._resolve(expr.body) | self._resolve(expr.orelse)
         if isinstance(expr, cst.NamedExpr):
             return self._resolve(expr.value)
+        if isinstance(expr, cst.Await):
+            return self._resolve(expr.expression)
         return set()
 
     def _resolve_call(self, call: cst.Call) -> set[str]:
@@ -208,13 +216,17 @@ class NameResolver:
     def _resolve_subscript(self, sub: cst.Subscript) -> set[str]:
         if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
             return set()
-        key = fold_str(sub.slice[0].slice.value, self)
+        index = sub.slice[0].slice.value
+        if isinstance(index, cst.Integer):  # an element of a call's result: `s.accept()[0]`
+            return {f"{b}[{index.value}]" for b in self._resolve(sub.value) if b.endswith(")")}
+        key = fold_str(index, self)
         if not key:
             return set()
         found: set[str] = set()
         for base in self._resolve(sub.value):
             if base in (GLOBALS, "builtins", "builtins.__dict__"):
-                found |= self._name(key) if base == GLOBALS and self.is_bound(key) else {f"builtins.{key}"}
+                bound = base == GLOBALS and (self.is_bound(key) or key == "__builtins__")
+                found |= self._name(key) if bound else {f"builtins.{key}"}
             elif base == "sys.modules":
                 found.add(key)
         return found

@@ -1,0 +1,79 @@
+"""The name resolver sees through the dynamic-name tricks backdoors use to hide `os.system` and `exec`."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from datasec_scan.semantics.constants import fold
+from datasec_scan.semantics.names import NameResolver
+
+TRICKS = {
+    "concat-import": ("__import__('o'+'s').system('id')", "os.system"),
+    "import-module": ("import importlib\nimportlib.import_module('os').system('id')", "os.system"),
+    "import-module-rebound": ("import importlib\nm = importlib.import_module('sub' + 'process')\nm.Popen('x')",
+                              "subprocess.Popen"),
+    "getattr-builtins": ("import builtins\ngetattr(builtins, 'ex'+'ec')('x')", "builtins.exec"),
+    "getattr-dunder-builtins": ("getattr(__builtins__, 'exec')('x')", "builtins.exec"),
+    "globals-subscript": ("globals()['eval']('x')", "builtins.eval"),
+    "globals-builtins-subscript": ("globals()['__builtins__']['eval']('x')", "builtins.eval"),
+    "locals-subscript": ("locals()['exec']('x')", "builtins.exec"),
+    "vars-builtins": ("import builtins\nvars(builtins)['exec']('x')", "builtins.exec"),
+    "builtins-dict": ("import builtins\nbuiltins.__dict__['exec']('x')", "builtins.exec"),
+    "dunder-builtins-dict": ("__builtins__.__dict__['exec']('x')", "builtins.exec"),
+    "dunder-builtins-subscript": ("exec_ = __builtins__['exec']\nexec_('x')", "builtins.exec"),
+    "hex-and-unicode-escapes": ("getattr(__import__('\\x6f\\x73'), '\\u0073ystem')('id')", "os.system"),
+    "fullwidth-identifier": ("\uff45\uff58\uff45\uff43('x')", "builtins.exec"),
+    "from-import-alias": ("from subprocess import Popen as P\nP('x')", "subprocess.Popen"),
+    "rebound-twice": ("import os\nf = os.system\ng = f\ng('id')", "os.system"),
+    "rebound-builtin": ("e = eval\ne('x')", "builtins.eval"),
+    "getattr-module-alias": ("import os as o\nx = getattr(o, 'sys' + 'tem')\nx('id')", "os.system"),
+    "sys-modules": ("import sys\nsys.modules['os'].system('x')", "os.system"),
+    "rot13-module": ("import codecs\ngetattr(__import__(codecs.decode('bf', 'rot13')), 'system')('id')", "os.system"),
+    "reversed-slices": ("getattr(__import__('so'[::-1]), 'metsys'[::-1])('id')", "os.system"),
+    "join-of-chars": ("import builtins as b\ngetattr(b, ''.join(['e','v','a','l']))('x')", "builtins.eval"),
+    "join-map-chr": ("getattr(__import__(''.join(map(chr, [111, 115]))), 'system')('id')", "os.system"),
+    "join-reversed": ("getattr(__import__(''.join(reversed('so'))), 'system')('id')", "os.system"),
+    "star-import": ("from os import *\nsystem('id')", "os.system"),
+    "accept-unpacking": ("import socket\ns = socket.socket()\nconn, addr = s.accept()\nconn.recv(10)",
+                         "socket.socket().accept()[0].recv"),
+}
+
+
+def _last_call(source: str) -> tuple[NameResolver, cst.Call]:
+    module = cst.parse_module(source + "\n")
+    call = module.body[-1].body[0].value  # type: ignore[attr-defined]
+    return NameResolver(module), call
+
+
+@pytest.mark.parametrize("source,want", TRICKS.values(), ids=TRICKS.keys())
+def test_trick_resolves(source: str, want: str) -> None:
+    names, call = _last_call(source)
+    assert want in names.call_names(call)
+
+
+def test_await_and_async_unpacking() -> None:
+    module = cst.parse_module(
+        "import asyncio\nasync def f():\n    r, w = await asyncio.open_connection('h', 1)\n    await r.readline()\n")
+    func = module.body[1]
+    call = func.body.body[-1].body[0].value.expression  # type: ignore[attr-defined]
+    assert "asyncio.open_connection()[0].readline" in NameResolver(module).call_names(call)
+
+
+def test_local_definitions_do_not_pass_for_builtins() -> None:
+    names, call = _last_call("def exec(x):\n    return x\nexec('1')")
+    assert "builtins.exec" not in names.call_names(call)
+
+
+def test_unknown_dynamic_name_resolves_to_nothing_builtin() -> None:
+    names, call = _last_call("import sys\ngetattr(__import__(sys.argv[1]), 'system')('id')")
+    assert "os.system" not in names.call_names(call)
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("'a' + 'b'", "ab"), ("''.join(reversed('cexe'))", "exec"), ("''.join(map(chr, [101, 120]))", "ex"),
+    ("codecs.decode('rkrp', 'rot13')", "exec"), ("bytes.fromhex('6f73')", b"os"), ("'%s%s' % ('o', 's')", "os"),
+    ("a / 'b'", None), ("1 ^ 3", 2),
+])
+def test_fold(expr: str, value: object) -> None:
+    assert fold(cst.parse_expression(expr)) == value
