@@ -67,8 +67,14 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the per-file result cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Cache folder [default: $DATASEC_SCAN_CACHE_DIR or ~/.cache/datasec-scan].")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Treat findings listed in this baseline file as accepted (see `datasec-scan baseline`).")
+@click.option("--since", metavar="REF", help="Only report findings on lines changed since this git ref "
+              "(untracked files count as wholly changed).")
+@click.option("--no-inline-ignores", is_flag=True, help="Disregard `# datasec: ignore[...]` comments.")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
-         select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None) -> None:
+         select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None,
+         baseline_file: Path | None = None, since: str | None = None, no_inline_ignores: bool = False) -> None:
     """Scan files and folders (default: the current folder)."""
     from .discover import discover
     from .model import ScanResult, Severity
@@ -77,13 +83,29 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
 
     targets_in = list(paths) or [Path(".")]
     config = load_config(targets_in, config_file)
+    if no_inline_ignores:
+        from dataclasses import replace
+
+        config = replace(config, inline_ignores=False)
     rules = load_rules(config, select, ignore)
     root = Path.cwd()
-    targets, notes = discover(targets_in, root, config.exclude, config.respect_gitignore)
+    from . import workflow
+
+    try:
+        baseline = workflow.read_baseline(baseline_file)
+        changes = workflow.changed_since(since, root) if since is not None else None
+    except workflow.WorkflowError as exc:
+        raise _fail(str(exc)) from None
+    targets, notes = discover(targets_in, root, (), config.respect_gitignore)
+    targets = workflow.without_excluded(targets, config, root)  # gitignore-style, relative to the config
+    if changes is not None:
+        targets = workflow.only_changed_targets(targets, changes, root)
     cache = None if no_cache else open_cache(rules, config, cache_dir)
-    files = collect(scan_targets(targets, rules, config, jobs, cache))
+    files = collect(workflow.with_progress(scan_targets(targets, rules, config, jobs, cache), len(targets),
+                                           workflow.progress_wanted(len(targets), fmt, output)))
     if cache is not None:
         cache.prune()
+    files = workflow.finish(files, config, root, changes, baseline, baseline_file)
     result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes))
     colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     report = render(result, fmt, colour=colour)
@@ -123,6 +145,12 @@ def explain(code: str) -> None:
     click.echo(f"category: {info.category.value}   severity: {info.severity.label}   confidence: "
                f"{info.confidence.label}   {cwe}   pack: {info.pack}   status: {info.status}\n")
     click.echo(info.doc)
+
+
+from .workflow import baseline_group, config_command  # noqa: E402  (workflow commands: config, baseline)
+
+main.add_command(config_command)
+main.add_command(baseline_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

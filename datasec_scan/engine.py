@@ -252,5 +252,11 @@ def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileRes
     text = decoded.text
     reports, notes, module = analyze(path, text, kind, rules, config)
     findings = to_findings(path, text, reports, module)
+    if config.inline_ignores:  # `# datasec: ignore[...] -- reason`, per whole statement (suppress.py)
+        from .suppress import apply_inline
+
+        findings, ignore_notes = apply_inline(path, text, kind, findings,
+                                              [i for r in rules.rules for i in (r.code, r.name)])
+        notes = list(notes) + ignore_notes
     return FileResult(path, tuple(findings), tuple(sorted(decoded.notifications + tuple(notes), key=Notification.sort_key)),
                       lines=text.count("\n") + 1)
