@@ -1,0 +1,93 @@
+"""DS203 credential-passed-to-auth-api: a literal password or key handed to an authenticating API."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+
+from ._credential_calls import credential_args
+from ._credentials import in_test_path, matches_token_format, is_placeholder, looks_like_example, looks_strong
+
+
+class CredentialPassedToAuthApi(Rule):
+    """A literal password, secret or token passed to an API that authenticates with it.
+
+    ## What it does
+    Finds string literals given as the credential argument of authenticating calls: `requests`/
+    `httpx` `auth=(user, "pw")`, `HTTPBasicAuth`/`HTTPDigestAuth`, `smtplib.SMTP(...).login`,
+    `imaplib`/`ftplib`/`poplib` logins, `paramiko` `SSHClient.connect(password=...)`, `boto3`
+    `client`/`resource`/`Session(aws_secret_access_key=...)`, `psycopg2`/`pymysql`/
+    `mysql.connector`/`asyncpg` `connect(password=...)`, `sqlalchemy.URL.create(password=...)`,
+    `ldap` `simple_bind_s`, `ldap3.Connection`, `redis.Redis(password=...)`,
+    `pymongo.MongoClient(password=...)`, `jwt.encode(payload, "key")` and API clients taking a
+    token. The APIs are a catalog (`rules/catalogs/credentials_auth_apis.toml`) matched by qualified
+    name, so aliases and objects created from a known class (`s = smtplib.SMTP(); s.login(...)`)
+    resolve. When the receiver cannot be resolved, the method name (`.login`, `.simple_bind_s`)
+    still matches, with medium severity and low confidence. Placeholders (`"password"`,
+    `"changeme"`, `"${PASS}"`) are not reported; example and test values are reported low.
+    Credentials inside URLs (`create_engine("postgresql://u:pw@host/db")`) are DS204's.
+
+    ## Why is this bad?
+    The argument is by construction a live credential for a real service: whoever reads the code
+    can log in to the mail server, database, directory or cloud account as the application.
+
+    ## Example
+    ```python
+    import smtplib
+    server = smtplib.SMTP("mail.example.com", 587)
+    server.login("alerts", "Tr0ub4dor&3x")
+    ```
+
+    ## How to fix
+    Rotate the credential, then pass a value read at run time (`os.environ["SMTP_PASSWORD"]`, a
+    secret manager, `keyring`), or use the API's credential chain (boto3 reads its keys itself).
+
+    ## References
+    - CWE-798: Use of Hard-coded Credentials
+    - CWE-259: Use of Hard-coded Password
+    """
+
+    code = "DS203"
+    name = "credential-passed-to-auth-api"
+    category = Category.CREDENTIALS
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = (798, 259)
+    attack = ("T1552.001",)
+    triggers = ("auth", "login", "connect", "password", "passwd", "secret", "bind", "token", "key", "Redis", "Client",
+                "pass_", "FTP", "Session")
+    VALID = (
+        'import smtplib, os\ns = smtplib.SMTP("mail.example.com")\ns.login("bot", os.environ["SMTP_PASSWORD"])\n',
+        'import requests\nrequests.get("https://example.com", auth=("user", "password"))\n',
+        'import boto3\nboto3.client("s3")\n',
+    )
+    INVALID = (
+        'import smtplib\ns = smtplib.SMTP("mail.example.com")\ns.login("bot", "Tr0ub4dor&3x")\n',
+        'import requests\nrequests.get("https://example.com", auth=("user", "Zk8Qw2Lm9Xp4"))\n',
+        'import paramiko\nc = paramiko.SSHClient()\nc.connect("203.0.113.5", username="root", password="Wq7zT9mP2v")\n',
+        'import boto3\nboto3.client("s3", aws_access_key_id="AKIAIOSFODNN7EXAMPLE",\n'
+        '             aws_secret_access_key="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")\n',
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in credential_args(node, self.context.names):
+            value = arg.value.strip()
+            if len(value) < 4 or is_placeholder(value) or any(c.isspace() for c in value):
+                continue
+            if not value.isprintable() or matches_token_format(value, arg.keyword) is not None:
+                continue  # DS201 reports values in a provider token format
+            if looks_like_example(value):
+                severity, confidence = Severity.LOW, Confidence.LOW
+                note = "; it looks like a documented example or test value"
+            elif arg.resolved:
+                severity, confidence, note = Severity.HIGH, Confidence.HIGH, ""
+            else:
+                severity, confidence = Severity.MEDIUM, Confidence.LOW
+                note = f"; `.{arg.callee}` is matched by method name only"
+            if severity > Severity.MEDIUM and in_test_path(self.context.path) and not looks_strong(value):
+                severity, note = Severity.MEDIUM, note + "; in a test or example file"
+            self.report(arg.node, f"hardcoded credential passed to {arg.api.what} (`{arg.callee}`){note}; pass a value "
+                        "read at run time instead", severity=severity, confidence=confidence,
+                        secrets=[arg.value, *arg.pieces])
