@@ -1,0 +1,800 @@
+"""Rule-agnostic taint data flow: scoped, flow-insensitive propagation with per-function summaries.
+
+How it works (the contract rules rely on; docs/egress.md has the long form):
+
+- A rule asks `FlowAnalysis.taints(expr, classify)`: which source labels may reach `expr`.
+  `classify(e)` names the labels of a *source expression itself* (a call resolving to
+  `requests.get` -> ("network",)); the analysis calls it on sub-expressions it evaluates and caches
+  the answers per node. One analysis (a fixed point over the whole module) is computed per distinct
+  `classify` object, so pass the same function or bound method each time.
+- Scopes: the module (globals, class bodies), each function and method (nested functions read
+  their enclosing functions' variables). Inside a scope the analysis is flow-insensitive: a variable
+  carries every label of every value it is ever assigned.
+- Propagation: assignments (plain, annotated, augmented, walrus, tuple unpacking), `for` and
+  comprehension targets, `with ... as`, containers (literals, comprehensions, `d[k] = v`,
+  `.append/.extend/.update/.insert/.add/.setdefault/.write`), f-strings, `%`, `.format`, `+`,
+  attribute and subscript reads (`resp.text`, `d["k"]`), method calls on a tainted receiver
+  (`x.decode()`, `f.read()`, `resp.json()`), and a catalog of transforming calls (`json.dumps`,
+  `base64.*`, `zlib.*`, `urlencode`, `str`, `bytes`, `dict`, `open(path)`...). Calls of unknown
+  functions do NOT carry their arguments' taint (so `Client(token).get()` is not "the token").
+- Sanitizers stop propagation: `len`, `bool`, `int`, `float`, `hash`, `isinstance`, `type`, `id`,
+  comparisons, `not`, predicates like `.startswith()`, and one-way digests (`hashlib.*`, `hmac.*`,
+  `crc32`): a digest cannot be turned back into the secret, so it is not the secret.
+- Across functions of one module: a call of a local function (or `self.method(...)` within a
+  class) applies that function's summary: the labels its return values carry, with each of its
+  parameters standing in for the caller's argument. `self.attr` is one variable per class, shared
+  by all its methods. `threading.Thread(target=f, args=(x,))`, `threading.Timer`,
+  `multiprocessing.Process`, `atexit.register(f, x)`, `executor.submit(f, x)` count as calls of `f`.
+- A sink *inside* a helper (`def send(data): requests.post(url, data=data)`) needs no extra API:
+  when the data reaching an expression comes from a parameter, `taints` follows the parameter back
+  to every call site in the module (bounded depth) and reports the callers' sources, the path
+  running through the call. A parameter no call site feeds is not a source.
+- Bounded: at most `MAX_ROUNDS` rounds of the fixed point, paths of at most `MAX_PATH` steps
+  (longer paths keep their first steps), `MAX_CALL_DEPTH` levels of call-site resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import libcst as cst
+
+from .names import NameResolver, dotted
+
+MAX_ROUNDS = 12
+MAX_PATH = 24
+MAX_CALL_DEPTH = 4
+MAX_CALL_SITES = 64  # per function, when following parameters back to callers
+_SNIPPET = 60
+
+Step = tuple[cst.CSTNode, str]
+Path = tuple[Step, ...]
+Labels = dict[str, Path]  # label (or internal parameter marker) -> one shortest path
+_MARK = "\x00p:"  # internal labels: a parameter of a function, resolved through call sites
+_Passed = tuple[str, "str | None", cst.BaseExpression]  # how an argument is passed: star ("", "*", "**"), keyword, value
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A source label that may reach an expression, with one shortest path from the source to it."""
+
+    label: str
+    steps: tuple[tuple[cst.CSTNode, str], ...]
+
+
+# --- catalogs of calls (qualified-name prefixes); data about Python itself, not about any rule ---
+
+_SANITIZER_NAMES = frozenset({
+    "builtins.len", "builtins.bool", "builtins.int", "builtins.float", "builtins.hash", "builtins.isinstance",
+    "builtins.issubclass", "builtins.type", "builtins.id", "builtins.callable", "builtins.hasattr",
+    "builtins.abs", "builtins.round", "builtins.complex", "builtins.any", "builtins.all", "builtins.print",
+    "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.islink", "os.path.getsize",
+    "os.path.getmtime", "os.path.lexists", "zlib.crc32", "zlib.adler32", "binascii.crc32", "hmac.compare_digest",
+    "secrets.compare_digest",
+})
+_SANITIZER_PREFIXES = ("hashlib.", "hmac.", "logging.", "warnings.")
+_PREDICATE_METHODS = frozenset({
+    "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "isidentifier",
+    "isnumeric", "isdecimal", "isascii", "count", "find", "rfind", "index", "rindex", "exists", "is_file", "is_dir",
+    "is_absolute", "__len__", "__contains__", "__eq__", "__ne__", "__bool__", "__hash__", "hexdigest", "digest",
+    "match", "fullmatch", "search", "has_key", "issubset", "issuperset", "isdisjoint", "close", "flush",
+    "raise_for_status", "status_code", "ok",
+})
+# Calls whose result carries the taint of their arguments (and receiver).
+_TRANSFORM_NAMES = frozenset({
+    "builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.repr", "builtins.ascii", "builtins.format",
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.sorted",
+    "builtins.reversed", "builtins.zip", "builtins.enumerate", "builtins.map", "builtins.filter", "builtins.iter",
+    "builtins.next", "builtins.min", "builtins.max", "builtins.getattr", "builtins.memoryview", "builtins.open",
+    "io.open", "codecs.open", "os.fspath", "os.fsencode", "os.fsdecode",
+})
+_TRANSFORM_PREFIXES = (
+    "base64.", "binascii.", "zlib.", "gzip.", "bz2.", "lzma.", "json.", "pickle.", "marshal.", "codecs.",
+    "urllib.parse.", "copy.", "itertools.", "functools.", "textwrap.", "string.", "struct.", "io.BytesIO",
+    "io.StringIO", "pathlib.", "os.path.", "shlex.", "html.escape", "quopri.", "uu.", "yaml.", "toml.", "tomli_w.",
+    "simplejson.", "ujson.", "orjson.", "msgpack.", "operator.", "collections.", "cryptography.",
+)
+_TRANSFORM_METHODS = frozenset({
+    "format", "format_map", "join", "dumps", "dump", "encode", "decode", "b64encode", "b32encode", "b16encode",
+    "b85encode", "a85encode", "urlsafe_b64encode", "encodebytes", "hexlify", "compress", "encrypt", "urlencode",
+    "quote", "quote_plus", "pack", "packb", "hex", "to_json", "serialize", "fernet_encrypt", "xor", "translate",
+})
+# Calls that never carry their arguments' taint into their result (new data comes back).
+_OPAQUE_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib.request.", "urllib3.", "http.client.", "socket.",
+                    "subprocess.", "smtplib.", "ftplib.", "paramiko.", "boto3.", "logging.")
+# Method calls that put their arguments into the receiver.
+_STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setdefault", "write", "writelines",
+                            "put", "put_nowait", "appendleft", "extendleft", "push", "__setitem__"})
+# Calls that call another function: (qualified name, index of the target, index where its args start or
+# -1 when they are given by `args=`/`kwargs=` keywords).
+_INDIRECT_CALLS = {
+    "threading.Thread": ("target", None, "args"), "threading.Timer": ("function", 1, "args"),
+    "multiprocessing.Process": ("target", None, "args"), "atexit.register": (None, 0, "*"),
+    "asyncio.to_thread": (None, 0, "*"),
+}
+_INDIRECT_METHODS = {"submit": (None, 0, "*"), "run_in_executor": (None, 1, "*"), "apply_async": (None, 0, "args"),
+                     "call_soon": (None, 0, "*"), "call_later": (None, 1, "*"), "start_new_thread": (None, 0, "tuple")}
+
+
+def _snippet(module: cst.Module, node: cst.CSTNode) -> str:
+    try:
+        text = module.code_for_node(node)
+    except Exception:  # pragma: no cover - codegen of a detached node
+        return type(node).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 3] + "..."
+
+
+def _extend(path: Path, step: Step) -> Path:
+    return path if len(path) >= MAX_PATH else path + (step,)
+
+
+def _merge(into: Labels, new: Labels) -> bool:
+    changed = False
+    for label, path in new.items():
+        old = into.get(label)
+        if old is None or len(path) < len(old):
+            into[label] = path
+            changed = True
+    return changed
+
+
+@dataclass(eq=False)
+class _Scope:
+    node: cst.CSTNode  # Module, FunctionDef or Lambda-free function
+    name: str
+    parent: "_Scope | None"
+    index: int
+    cls: cst.ClassDef | None = None  # the class a method belongs to
+    params: list[tuple[str, cst.Param]] = field(default_factory=list)
+    locals: set[str] = field(default_factory=set)
+    globals: set[str] = field(default_factory=set)
+    bindings: list[tuple[str, cst.BaseExpression, cst.CSTNode, str]] = field(default_factory=list)
+    returns: list[cst.BaseExpression] = field(default_factory=list)
+    is_method: bool = False
+    static: bool = False
+
+    def key(self, name: str) -> tuple:
+        return (self.index, name)
+
+
+def _is_static(node: cst.FunctionDef) -> bool:
+    return any(dotted(d.decorator) in ("staticmethod",) for d in node.decorators)
+
+
+class _Collector(cst.CSTVisitor):
+    """One walk: scopes, their bindings and returns, calls, and which scope every node is in."""
+
+    def __init__(self) -> None:
+        self.scopes: list[_Scope] = []
+        self.stack: list[_Scope] = []
+        self.classes: list[cst.ClassDef] = []
+        self.scope_of: dict[int, _Scope] = {}
+        self.functions: dict[str, list[_Scope]] = {}  # plain functions by name
+        self.methods: dict[tuple[int, str], list[_Scope]] = {}  # (id(class), name) -> methods
+        self.class_defs: dict[str, list[cst.ClassDef]] = {}
+        self.calls: list[tuple[cst.Call, _Scope]] = []
+
+    @property
+    def scope(self) -> _Scope:
+        return self.stack[-1]
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.scope_of[id(node)] = self.scope
+        return super().on_visit(node)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        s = _Scope(node, "<module>", None, 0)
+        self.scopes.append(s)
+        self.stack.append(s)
+        self.scope_of[id(node)] = s
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node)
+        self.class_defs.setdefault(node.name.value, []).append(node)
+        self.scope.locals.add(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        outer = self.scope
+        outer.locals.add(node.name.value)
+        in_class = bool(self.classes) and any(node is item for item in _body(self.classes[-1]))
+        s = _Scope(node, node.name.value, outer, len(self.scopes), cls=self.classes[-1] if in_class else None,
+                   is_method=in_class, static=in_class and _is_static(node))
+        p = node.params
+        for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+            s.params.append((param.name.value, param))
+        for star in (p.star_arg, p.star_kwarg):
+            if isinstance(star, cst.Param):
+                s.params.append((star.name.value, star))
+        s.locals |= {n for n, _ in s.params}
+        self.scopes.append(s)
+        if in_class:
+            self.methods.setdefault((id(self.classes[-1]), node.name.value), []).append(s)
+        else:
+            self.functions.setdefault(node.name.value, []).append(s)
+        self.stack.append(s)
+        self.scope_of[id(node)] = s
+        # A class nested in a function must not make its methods look like the function's.
+        self._saved_classes = getattr(self, "_saved_classes", [])
+        self._saved_classes.append(self.classes)
+        self.classes = []
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+        self.classes = self._saved_classes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return True
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.scope.globals |= {n.name.value for n in node.names}
+
+    # bindings
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression, at: cst.CSTNode, how: str) -> None:
+        s = self.scope
+        if isinstance(target, cst.Name):
+            s.locals.add(target.value)
+            s.bindings.append((target.value, value, target, f"{how} `{target.value}`"))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elements) and not any(
+                    isinstance(e, cst.StarredElement) for e in value.elements):
+                for t, v in zip(elements, value.elements):
+                    self.bind(t, v.value, at, how)
+            else:
+                for t in elements:
+                    self.bind(t, value, at, how)
+        elif isinstance(target, cst.StarredElement):
+            self.bind(target.value, value, at, how)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)):
+            root = self.root(target)
+            if root is not None:
+                shown = f"self.{root[6:]}" if root.startswith("field:") else root
+                store = "stored into" if isinstance(target, cst.Subscript) else "stored as an attribute of"
+                if isinstance(target, cst.Attribute) and root.startswith("field:") and target.value is not None:
+                    store = "assigned to"
+                s.bindings.append((root, value, target, f"{store} `{shown}`"))
+
+    def root(self, expr: cst.BaseExpression) -> str | None:
+        """The variable a store into `expr` changes: `d` for `d[k]`, `d.x`, `d[k][j]`; `self.attr` as a field."""
+        while True:
+            if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and self._is_self(expr.value.value):
+                return f"field:{expr.attr.value}"
+            if isinstance(expr, (cst.Subscript, cst.Attribute)):
+                expr = expr.value
+                continue
+            if isinstance(expr, cst.Name):
+                return expr.value
+            return None
+
+    def _is_self(self, name: str) -> bool:
+        s = self.scope
+        while s is not None and not s.is_method:
+            s = s.parent
+        return s is not None and bool(s.params) and not s.static and s.params[0][0] == name
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self.bind(t.target, node.value, node, "assigned to")
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.bind(node.target, node.value, node, "assigned to")
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.bind(node.target, node.value, node, "added to")
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.bind(node.target, node.value, node, "assigned to")
+
+    def visit_For(self, node: cst.For) -> None:
+        self.bind(node.target, node.iter, node, "iterated into")
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.bind(node.target, node.iter, node, "iterated into")
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.bind(node.asname.name, node.item, node, "opened as")
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.scope.returns.append(node.value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if isinstance(node.value, cst.BaseExpression):
+            self.scope.returns.append(node.value)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for a in node.names:
+            name = a.asname.name.value if a.asname and isinstance(a.asname.name, cst.Name) else (dotted(a.name) or "").split(".")[0]
+            self.scope.locals.add(name)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not isinstance(node.names, cst.ImportStar):
+            for a in node.names:
+                name = a.asname.name.value if a.asname and isinstance(a.asname.name, cst.Name) else a.name.value
+                self.scope.locals.add(str(name))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append((node, self.scope))
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
+            root = self.root(func.value)
+            if root is not None:
+                for arg in node.args:
+                    shown = f"self.{root[6:]}" if root.startswith("field:") else root
+                    self.scope.bindings.append((root, arg.value, node, f"stored into `{shown}` by .{func.attr.value}()"))
+
+
+def _body(cls: cst.ClassDef) -> Iterator[cst.CSTNode]:
+    body = cls.body
+    if isinstance(body, cst.IndentedBlock):
+        yield from body.body
+    else:
+        yield from body.body
+
+
+class _Solver:
+    """The fixed point for one classify function over one module."""
+
+    def __init__(self, flow: "FlowAnalysis", classify: Callable[[cst.BaseExpression], Iterable[str]]) -> None:
+        self.flow = flow
+        self.c = flow._collected
+        self.classify_fn = classify
+        self.env: dict[tuple, Labels] = {}
+        self.classified: dict[int, tuple[str, ...]] = {}
+        self.source_paths: dict[tuple[int, str], Path] = {}
+        self.version = 0
+        self.summaries: dict[int, tuple[int, Labels]] = {}
+        self.summarizing: set[int] = set()
+        self.resolved: dict[tuple[str, int], Labels] = {}
+        self._solve()
+
+    # -- the fixed point --
+    def _solve(self) -> None:
+        for s in self.c.scopes:
+            for pname, param in s.params:
+                self.env[s.key(pname)] = {f"{_MARK}{s.index}:{pname}": ((param, f"parameter `{pname}` of `{s.name}()`"),)}
+        for _ in range(MAX_ROUNDS):
+            changed = False
+            for s in self.c.scopes:
+                for name, value, at, how in s.bindings:
+                    labels = self.eval(value, s)
+                    if not labels:
+                        continue
+                    key = self.var_key(name, s)
+                    step = (at, how)
+                    new = {k: _extend(p, step) for k, p in labels.items()}
+                    if _merge(self.env.setdefault(key, {}), new):
+                        changed = True
+                        self.version += 1
+            if not changed:
+                break
+
+    def var_key(self, name: str, s: _Scope) -> tuple:
+        if name.startswith("field:"):
+            cls = self._class_of(s)
+            return ("field", id(cls), name[6:]) if cls is not None else ("field", 0, name[6:])
+        return self._lookup(name, s).key(name)
+
+    def _class_of(self, s: _Scope | None) -> cst.ClassDef | None:
+        while s is not None and not s.is_method:
+            s = s.parent
+        return s.cls if s is not None else None
+
+    def _lookup(self, name: str, s: _Scope) -> _Scope:
+        if name in s.globals:
+            return self.c.scopes[0]
+        cur: _Scope | None = s
+        while cur is not None:
+            if name in cur.locals:
+                return cur
+            cur = cur.parent
+        return self.c.scopes[0]
+
+    # -- expressions --
+    def classify(self, expr: cst.BaseExpression) -> tuple[str, ...]:
+        key = id(expr)
+        found = self.classified.get(key)
+        if found is None:
+            try:
+                found = tuple(dict.fromkeys(self.classify_fn(expr)))
+            except RecursionError:  # pragma: no cover - a pathological expression
+                found = ()
+            self.classified[key] = found
+        return found
+
+    def _source(self, expr: cst.BaseExpression, label: str) -> Path:
+        key = (id(expr), label)
+        path = self.source_paths.get(key)
+        if path is None:
+            path = ((expr, f"source ({label}): `{_snippet(self.flow.module, expr)}`"),)
+            self.source_paths[key] = path
+        return path
+
+    def eval(self, expr: cst.BaseExpression, s: _Scope, depth: int = 0) -> Labels:
+        if depth > 40:
+            return {}
+        labels = self.classify(expr)
+        if labels:
+            return {label: self._source(expr, label) for label in labels}
+        d = depth + 1
+        if isinstance(expr, cst.Name):
+            if expr.value in ("True", "False", "None"):
+                return {}
+            return dict(self.env.get(self._lookup(expr.value, s).key(expr.value), {}))
+        if isinstance(expr, cst.Attribute):
+            if isinstance(expr.value, cst.Name) and self.c_is_self(expr.value.value, s):
+                return dict(self.env.get(self.var_key(f"field:{expr.attr.value}", s), {}))
+            if expr.attr.value in _PREDICATE_METHODS:
+                return {}
+            return self.eval(expr.value, s, d)
+        if isinstance(expr, cst.Subscript):
+            return self.eval(expr.value, s, d)
+        if isinstance(expr, cst.Call):
+            return self._call(expr, s, d)
+        if isinstance(expr, (cst.Comparison, cst.Lambda)):
+            return {}
+        if isinstance(expr, cst.UnaryOperation):
+            return {} if isinstance(expr.operator, cst.Not) else self.eval(expr.expression, s, d)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._union((expr.left, expr.right), s, d)
+        if isinstance(expr, cst.BooleanOperation):
+            return self._union((expr.left, expr.right), s, d)
+        if isinstance(expr, cst.IfExp):
+            return self._union((expr.body, expr.orelse), s, d)
+        if isinstance(expr, (cst.Await, cst.NamedExpr)):
+            return self.eval(expr.value if isinstance(expr, cst.NamedExpr) else expr.expression, s, d)
+        if isinstance(expr, cst.FormattedString):
+            return self._union([p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)], s, d)
+        if isinstance(expr, cst.ConcatenatedString):
+            return self._union((expr.left, expr.right), s, d)
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            return self._union([e.value for e in expr.elements], s, d)
+        if isinstance(expr, cst.Dict):
+            parts: list[cst.BaseExpression] = []
+            for e in expr.elements:
+                if isinstance(e, cst.DictElement):
+                    parts += [e.key, e.value]
+                else:
+                    parts.append(e.value)
+            return self._union(parts, s, d)
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return self._union([expr.elt, *self._comp_iters(expr.for_in)], s, d)
+        if isinstance(expr, cst.DictComp):
+            return self._union([expr.key, expr.value, *self._comp_iters(expr.for_in)], s, d)
+        if isinstance(expr, cst.StarredElement):
+            return self.eval(expr.value, s, d)
+        return {}
+
+    @staticmethod
+    def _comp_iters(comp: cst.CompFor) -> list[cst.BaseExpression]:
+        # The comprehension's own variables are bindings of the scope; the elements read them.
+        return []
+
+    def c_is_self(self, name: str, s: _Scope) -> bool:
+        cur: _Scope | None = s
+        while cur is not None and not cur.is_method:
+            cur = cur.parent
+        return cur is not None and bool(cur.params) and not cur.static and cur.params[0][0] == name
+
+    def _union(self, exprs: Iterable[cst.BaseExpression], s: _Scope, d: int) -> Labels:
+        out: Labels = {}
+        for e in exprs:
+            _merge(out, self.eval(e, s, d))
+        return out
+
+    def _call(self, call: cst.Call, s: _Scope, d: int) -> Labels:
+        names = self.flow.call_names(call)
+        func = call.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if names & _SANITIZER_NAMES or any(n.startswith(_SANITIZER_PREFIXES) for n in names):
+            return {}
+        targets = self.flow._local_targets(call, s)
+        if targets:
+            return self._apply_summaries(call, targets, s, d)
+        if any(n.startswith(_OPAQUE_PREFIXES) for n in names):
+            return {}
+        args = [a.value for a in call.args]
+        if names & _TRANSFORM_NAMES or any(n.startswith(_TRANSFORM_PREFIXES) for n in names) or (
+                method in _TRANSFORM_METHODS):
+            step = (call, f"transformed by `{_callee(call)}()`")
+            receiver = [func.value] if isinstance(func, cst.Attribute) else []
+            found = self._union([*receiver, *args], s, d)
+            return {k: _extend(p, step) for k, p in found.items()}
+        if method is not None:
+            if method in _PREDICATE_METHODS:
+                return {}
+            found = self.eval(func.value, s, d)
+            if found:
+                step = (call, f"`.{method}()` of tainted value")
+                return {k: _extend(p, step) for k, p in found.items()}
+        return {}
+
+    def _apply_summaries(self, call: cst.Call, targets: list[tuple[_Scope, int]], s: _Scope, d: int) -> Labels:
+        out: Labels = {}
+        for target, skip in targets:
+            summary = self.summary(target)
+            for label, path in summary.items():
+                ret = (call, f"returned from `{target.name}()`")
+                if label.startswith(_MARK) and label[len(_MARK):].split(":", 1)[0] == str(target.index):
+                    pname = label.rsplit(":", 1)[1]
+                    arg = self.flow._argument(call, target, pname, skip)
+                    if arg is None:
+                        continue
+                    enter = (call, f"passed to `{target.name}()` as `{pname}`")
+                    for alabel, apath in self.eval(arg, s, d).items():
+                        full = apath
+                        for step in (enter, *path[1:], ret):
+                            full = _extend(full, step)
+                        _merge(out, {alabel: full})
+                else:
+                    _merge(out, {label: _extend(path, ret)})
+        return out
+
+    def summary(self, f: _Scope) -> Labels:
+        cached = self.summaries.get(f.index)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        if f.index in self.summarizing:
+            return cached[1] if cached is not None else {}
+        self.summarizing.add(f.index)
+        try:
+            out: Labels = {}
+            for r in f.returns:
+                _merge(out, self.eval(r, f))
+        finally:
+            self.summarizing.discard(f.index)
+        self.summaries[f.index] = (self.version, out)
+        return out
+
+    # -- answering a query --
+    def resolve(self, labels: Labels, depth: int, seen: frozenset[int]) -> Labels:
+        """Replace parameter markers by what the callers pass; drop markers nobody feeds."""
+        out: Labels = {}
+        for label, path in labels.items():
+            if not label.startswith(_MARK):
+                _merge(out, {label: path})
+                continue
+            if depth >= MAX_CALL_DEPTH:
+                continue
+            index, pname = label[len(_MARK):].split(":", 1)
+            f = self.c.scopes[int(index)]
+            if f.index in seen:
+                continue
+            callers = self.resolved.get((label, depth))
+            if callers is None:
+                callers = {}
+                for call, caller, skip in self.flow._call_sites(f)[:MAX_CALL_SITES]:
+                    arg = self.flow._argument(call, f, pname, skip)
+                    if arg is None:
+                        continue
+                    enter = (call, f"passed to `{f.name}()` as `{pname}`")
+                    found = self.resolve(self.eval(arg, caller), depth + 1, seen | {f.index})
+                    _merge(callers, {alabel: _extend(apath, enter) for alabel, apath in found.items()})
+                self.resolved[(label, depth)] = callers
+            for alabel, apath in callers.items():
+                full = apath
+                for step in path:
+                    full = _extend(full, step)
+                _merge(out, {alabel: full})
+        return out
+
+
+def _callee(call: cst.Call) -> str:
+    name = dotted(call.func)
+    if name:
+        return name
+    if isinstance(call.func, cst.Attribute):
+        return f"….{call.func.attr.value}"
+    return "…"
+
+
+class FlowAnalysis:
+    """Data flow over one module; `taints(expr, classify)` answers which sources reach `expr`."""
+
+    def __init__(self, module: cst.Module, names: NameResolver) -> None:
+        self.module = module
+        self.names = names
+        self._collector: _Collector | None = None
+        self._solvers: dict[object, _Solver] = {}
+        self._sites: dict[int, list[tuple[cst.Call, _Scope, int]]] | None = None
+        self._targets: dict[int, list[tuple[_Scope, int]]] = {}
+        self._bound_args: dict[int, list[_Passed]] = {}
+        self._call_names: dict[str, frozenset[str]] = {}
+
+    @property
+    def _collected(self) -> _Collector:
+        if self._collector is None:
+            collector = _Collector()
+            self.module.visit(collector)
+            self._collector = collector
+        return self._collector
+
+    def taints(self, expr: cst.BaseExpression, classify: Callable[[cst.BaseExpression], Iterable[str]]
+               ) -> tuple[Taint, ...]:
+        """Every source label that may reach `expr`, each with one shortest path, sorted by label."""
+        solver = self._solver(classify)
+        scope = self._collected.scope_of.get(id(expr), self._collected.scopes[0])
+        labels = solver.resolve(solver.eval(expr, scope), 0, frozenset())
+        return tuple(Taint(label, path) for label, path in sorted(labels.items()))
+
+    def labels(self, expr: cst.BaseExpression, classify: Callable[[cst.BaseExpression], Iterable[str]]
+               ) -> frozenset[str]:
+        """Just the labels of `taints`."""
+        return frozenset(t.label for t in self.taints(expr, classify))
+
+    def call_names(self, call: cst.Call) -> frozenset[str]:
+        """`NameResolver.call_names`, cached by the callee's dotted text (the resolver is module-wide, so
+        `d.items` means the same everywhere in the module)."""
+        text = dotted(call.func)
+        if text is None:
+            return self.names.call_names(call)
+        found = self._call_names.get(text)
+        if found is None:
+            found = self.names.call_names(call)
+            self._call_names[text] = found
+        return found
+
+    def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The function (or method) a node is in; None at module level."""
+        scope = self._collected.scope_of.get(id(node))
+        return scope.node if scope is not None and isinstance(scope.node, cst.FunctionDef) else None
+
+    def free_names(self, expr: cst.BaseExpression) -> tuple[str, ...]:
+        """The variable names an expression reads (for describing what a dynamic value depends on)."""
+        found: list[str] = []
+
+        class _Names(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value not in found and node.value not in ("True", "False", "None"):
+                    found.append(node.value)
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                name = dotted(node)
+                if name:
+                    if name not in found:
+                        found.append(name)
+                    return False
+                return True
+
+        expr.visit(_Names())
+        return tuple(found)
+
+    def _solver(self, classify: Callable[[cst.BaseExpression], Iterable[str]]) -> _Solver:
+        solver = self._solvers.get(classify)
+        if solver is None:
+            solver = _Solver(self, classify)
+            self._solvers[classify] = solver
+        return solver
+
+    # -- calls between functions of the module --
+    def _local_targets(self, call: cst.Call, s: _Scope) -> list[tuple[_Scope, int]]:
+        """Functions of this module a call may run, each with how many leading parameters it binds itself."""
+        key = id(call)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._resolve_targets(call.func, s)
+            self._targets[key] = found
+        return found
+
+    def _resolve_targets(self, func: cst.BaseExpression, s: _Scope) -> list[tuple[_Scope, int]]:
+        c = self._collected
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            cur: _Scope | None = s
+            while cur is not None and not cur.is_method:
+                cur = cur.parent
+            if cur is not None and cur.params and cur.params[0][0] == func.value.value and not cur.static:
+                assert cur.cls is not None
+                return [(m, 0 if m.static else 1) for m in c.methods.get((id(cur.cls), func.attr.value), [])]
+            return []
+        if isinstance(func, cst.Name):
+            name = func.value
+            if f"<local>.{name}" not in self.names.qualified_names(func):
+                return []
+            targets = [(f, 0) for f in c.functions.get(name, [])]
+            for cls in c.class_defs.get(name, []):
+                targets += [(m, 1) for m in c.methods.get((id(cls), "__init__"), [])]
+            return targets
+        return []
+
+    def _indirect(self, call: cst.Call) -> tuple[cst.BaseExpression, list[_Passed]] | None:
+        """`Thread(target=f, args=(x,))` -> (f, [x]); None for a direct call."""
+        names = self.call_names(call)
+        spec = next((v for k, v in _INDIRECT_CALLS.items() if k in names), None)
+        if spec is None and isinstance(call.func, cst.Attribute):
+            spec = _INDIRECT_METHODS.get(call.func.attr.value)
+        if spec is None:
+            return None
+        keyword, position, args_how = spec
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        target = None
+        if keyword is not None:
+            target = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+        if target is None and position is not None and len(positional) > position:
+            target = positional[position]
+        if target is None:
+            return None
+        args: list[_Passed] = []
+        if args_how == "*":
+            args = [("", None, v) for v in positional[(position or 0) + 1:]]
+            args += [("", a.keyword.value, a.value) for a in call.args if a.keyword is not None]
+        else:
+            seq = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == args_how), None)
+            if seq is None and args_how == "tuple" and len(positional) > 1:
+                seq = positional[1]
+            if seq is None and position is not None and len(positional) > position + 1:
+                seq = positional[position + 1]
+            if isinstance(seq, (cst.Tuple, cst.List)):
+                args = [("*" if isinstance(e, cst.StarredElement) else "", None, e.value) for e in seq.elements]
+            elif seq is not None:
+                args = [("*", None, seq)]
+            kw = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "kwargs"), None)
+            if isinstance(kw, cst.Dict):
+                for e in kw.elements:
+                    if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString):
+                        key = e.key.evaluated_value
+                        args.append(("", key if isinstance(key, str) else None, e.value))
+            elif kw is not None:
+                args.append(("**", None, kw))
+        return target, args
+
+    def _call_sites(self, f: _Scope) -> list[tuple[cst.Call, _Scope, int]]:
+        if self._sites is None:
+            sites: dict[int, list[tuple[cst.Call, _Scope, int]]] = {}
+            for call, scope in self._collected.calls:
+                func: cst.BaseExpression = call.func
+                indirect = self._indirect(call)
+                if indirect is not None:
+                    func, args = indirect
+                    self._bound_args[id(call)] = args
+                    targets = self._resolve_targets(func, scope)
+                else:
+                    targets = self._local_targets(call, scope)
+                for target, skip in targets:
+                    sites.setdefault(target.index, []).append((call, scope, skip))
+            self._sites = sites
+        return self._sites.get(f.index, [])
+
+    def _argument(self, call: cst.Call, f: _Scope, pname: str, skip: int) -> cst.BaseExpression | None:
+        """The expression a call passes for parameter `pname` of `f` (None when it passes none we can see)."""
+        if self._sites is None:
+            self._call_sites(f)
+        args = self._bound_args.get(id(call))
+        if args is None:
+            args = [(str(a.star), a.keyword.value if a.keyword is not None else None, a.value) for a in call.args]
+        params = f.params[skip:]
+        fdef = f.node
+        assert isinstance(fdef, cst.FunctionDef)
+        star = fdef.params.star_arg.name.value if isinstance(fdef.params.star_arg, cst.Param) else None
+        kwstar = fdef.params.star_kwarg.name.value if fdef.params.star_kwarg is not None else None
+        positional_names = [n for n, _ in params if n not in (star, kwstar)]
+        positional_names = positional_names[: len(positional_names) - len(fdef.params.kwonly_params)] \
+            if fdef.params.kwonly_params else positional_names
+        pos = 0
+        for how, keyword, value in args:
+            if how == "*":
+                if pname in positional_names[pos:] or pname == star:
+                    return value
+                continue
+            if how == "**":
+                if pname not in positional_names[:pos]:
+                    return value
+                continue
+            if keyword is not None:
+                if keyword == pname or (pname == kwstar and keyword not in {n for n, _ in params}):
+                    return value
+                continue
+            if pos < len(positional_names):
+                if positional_names[pos] == pname:
+                    return value
+            elif pname == star:
+                return value
+            pos += 1
+        return None

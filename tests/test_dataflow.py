@@ -1,0 +1,251 @@
+"""The rule-agnostic data flow: propagation, sanitizers, summaries across functions, bounds."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from datasec_scan.semantics.dataflow import MAX_PATH, FlowAnalysis
+from datasec_scan.semantics.names import NameResolver
+
+
+def _analyze(source: str) -> tuple[cst.Module, FlowAnalysis, NameResolver]:
+    module = cst.parse_module(textwrap.dedent(source))
+    names = NameResolver(module)
+    return module, FlowAnalysis(module, names), names
+
+
+def _classifier(names: NameResolver):
+    def classify(expr: cst.BaseExpression):
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                "getenv", "get") and names.call_names(expr) & {"os.getenv", "os.environ.get"}:
+            return ("env",)
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "environ" and "os.environ" in names.qualified_names(
+                expr):
+            return ("env",)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == (
+                "gethostname") and "socket.gethostname" in names.call_names(expr):
+            return ("host",)
+        if isinstance(expr, cst.SimpleString) and ".ssh/" in expr.value:
+            return ("ssh",)
+        return ()
+
+    return classify
+
+
+def _sink_labels(source: str, sink: str = "sink") -> list[set[str]]:
+    """Labels reaching the first argument of every call of `sink(...)`, in order."""
+    module, flow, names = _analyze(source)
+    classify = _classifier(names)
+    found: list[set[str]] = []
+
+    class _Sinks(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == sink and node.args:
+                found.append({t.label for t in flow.taints(node.args[0].value, classify)})
+
+    module.visit(_Sinks())
+    return found
+
+
+@pytest.mark.parametrize("code", [
+    "x = os.environ['A']\nsink(x)",
+    "x = os.getenv('A')\ny = x\nz = y\nsink(z)",
+    "a, b = os.getenv('A'), 1\nsink(a)",
+    "a, b = pair = os.getenv('A')\nsink(b)",
+    "x = ''\nx += os.getenv('A')\nsink(x)",
+    "d = {}\nd['k'] = os.getenv('A')\nsink(d)",
+    "d = {}\nd.update(os.environ)\nsink(d)",
+    "l = []\nl.append(os.getenv('A'))\nsink(l)",
+    "l = []\nl.extend([os.getenv('A')])\nsink(l)",
+    "sink({'k': os.getenv('A')})",
+    "sink([v for v in os.environ.values()])",
+    "sink({k: v for k, v in os.environ.items()})",
+    "sink(f'token={os.getenv(\"A\")}')",
+    "sink('%s' % os.getenv('A'))",
+    "sink('{}'.format(os.getenv('A')))",
+    "sink('a' + os.getenv('A'))",
+    "sink(os.getenv('A').encode())",
+    "sink(base64.b64encode(json.dumps(dict(os.environ)).encode()))",
+    "sink(urllib.parse.urlencode({'e': os.getenv('A')}))",
+    "sink(zlib.compress(str(os.environ).encode()))",
+    "for k, v in os.environ.items():\n    sink(v)",
+    "x = os.environ.copy()\nsink(x)",
+    "if (t := os.getenv('A')):\n    sink(t)",
+    "import io\nbuf = io.StringIO()\nbuf.write(os.getenv('A'))\nsink(buf.getvalue())",
+])
+def test_intraprocedural_propagation(code: str) -> None:
+    assert _sink_labels("import os, json, base64, zlib, urllib.parse\n" + code) == [{"env"}]
+
+
+@pytest.mark.parametrize("code", [
+    "sink(len(os.environ))",
+    "sink(bool(os.getenv('A')))",
+    "sink(int(os.getenv('PORT')))",
+    "sink(os.getenv('A') == 'x')",
+    "sink(not os.getenv('A'))",
+    "sink(isinstance(os.getenv('A'), str))",
+    "sink(hashlib.sha256(os.getenv('A').encode()).hexdigest())",
+    "sink(os.getenv('A').startswith('x'))",
+    "x = os.getenv('A')\nsink('constant')",
+    "client = Client(os.getenv('A'))\nsink(client.fetch())",
+    "def f():\n    x = os.getenv('A')\ndef g():\n    x = 1\n    sink(x)",
+])
+def test_sanitizers_and_non_flows(code: str) -> None:
+    assert _sink_labels("import os, hashlib\n" + code) == [set()]
+
+
+def test_with_open_of_a_source_path() -> None:
+    code = """
+    import os
+    with open(os.path.expanduser('~/.ssh/id_rsa')) as fh:
+        key = fh.read()
+    sink(key)
+    """
+    assert _sink_labels(code) == [{"ssh"}]
+
+
+def test_summaries_across_functions() -> None:
+    code = """
+    import os, socket
+
+    def collect():
+        data = {}
+        for k, v in os.environ.items():
+            data[k] = v
+        data['host'] = socket.gethostname()
+        return data
+
+    def wrap(x):
+        return {'payload': x}
+
+    def main():
+        sink(wrap(collect()))
+        sink(wrap('constant'))
+    """
+    assert _sink_labels(code) == [{"env", "host"}, set()]
+
+
+def test_sink_inside_a_helper_follows_call_sites() -> None:
+    code = """
+    import os, threading, atexit
+
+    def send(data):
+        sink(data)
+
+    def later(data, extra):
+        sink(extra)
+
+    def main():
+        send(os.getenv('TOKEN'))
+        threading.Thread(target=later, args=(1, os.getenv('A'))).start()
+
+    atexit.register(send, socket.gethostname())
+    import socket
+    """
+    assert _sink_labels(code) == [{"env", "host"}, {"env"}]
+
+
+def test_methods_and_fields_of_one_class() -> None:
+    code = """
+    import os
+
+    class Reporter:
+        def __init__(self, token):
+            self.token = token
+
+        def headers(self):
+            return {'Authorization': self.token}
+
+        def send(self):
+            sink(self.headers())
+
+        def send_other(self, value):
+            sink(value)
+
+        def run(self):
+            self.send_other(os.environ)
+
+    Reporter(os.getenv('TOKEN'))
+    """
+    assert _sink_labels(code) == [{"env"}, {"env"}]
+
+
+def test_unfed_parameter_is_not_a_source() -> None:
+    code = """
+    def send(data):
+        sink(data)
+    """
+    assert _sink_labels(code) == [set()]
+
+
+def test_paths_carry_steps_from_source_to_expression() -> None:
+    module, flow, names = _analyze("""
+    import os, base64
+    def collect():
+        return dict(os.environ)
+    blob = base64.b64encode(str(collect()).encode())
+    sink(blob)
+    """)
+    call = module.body[-1].body[0].value
+    (taint,) = flow.taints(call.args[0].value, _classifier(names))
+    messages = [m for _, m in taint.steps]
+    assert taint.label == "env"
+    assert messages[0].startswith("source (env)")
+    assert any("returned from `collect()`" in m for m in messages)
+    assert messages[-1] == "assigned to `blob`"
+    assert all(isinstance(node, cst.CSTNode) for node, _ in taint.steps)
+
+
+def test_results_are_deterministic_and_cached_per_classifier() -> None:
+    code = "import os\nx = os.getenv('A')\ny = x\nsink(y)\n"
+    first = [_sink_labels(code) for _ in range(3)]
+    assert first[0] == first[1] == first[2] == [{"env"}]
+
+
+def test_recursion_and_cycles_terminate() -> None:
+    code = """
+    import os
+    def a(x):
+        return b(x) + os.getenv('A')
+    def b(y):
+        return a(y)
+    x = y = z = None
+    x = y
+    y = z
+    z = x + os.getenv('B')
+    sink(x)
+    sink(a(1))
+    """
+    assert _sink_labels(code) == [{"env"}, {"env"}]
+
+
+def test_long_chains_are_capped() -> None:
+    lines = ["import os", "v0 = os.getenv('A')"] + [f"v{i} = v{i - 1}" for i in range(1, 200)] + ["sink(v199)"]
+    module, flow, names = _analyze("\n".join(lines))
+    call = module.body[-1].body[0].value
+    (taint,) = flow.taints(call.args[0].value, _classifier(names))
+    assert taint.label == "env" and len(taint.steps) <= MAX_PATH
+
+
+def test_generated_5000_line_module_is_bounded() -> None:
+    lines = ["import os, json, base64, requests", "G = {}"]
+    for i in range(500):
+        j = (i * 7919) % max(i, 1)
+        lines += [
+            f"def f{i}(a, b=None):",
+            "    x = a + str(b)",
+            "    y = [x, a]",
+            f"    G['k{i}'] = y",
+            f"    z = f{j}(y, x) if a else os.environ.get('V{i}')",
+            "    d = {'a': z, 'b': json.dumps(y)}",
+            "    for k, v in d.items():",
+            "        d[k] = base64.b64encode(v)",
+            "    sink(d)",
+            f"    return f{(i * 31) % 500}(d, z)",
+        ]
+    found = _sink_labels("\n".join(lines))
+    assert len(lines) >= 5000
+    assert len(found) == 500 and all(labels == {"env"} for labels in found)
