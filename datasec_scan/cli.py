@@ -29,6 +29,10 @@ def load_rules(config=None, select: tuple[str, ...] = (), ignore: tuple[str, ...
         raise _fail(str(exc)) from None
     if config is None:
         return rules
+    unknown = sorted(set(config.rule_options) - {r.code for r in rules.rules})
+    if unknown:  # options of a rule no installed pack has: a typo, or a pack missing from this environment
+        raise _fail(f"{config.source}: `tool.datasec-scan.rules.{unknown[0]}` names no installed rule "
+                    "(`datasec-scan rules` lists them)")
     from dataclasses import replace
 
     if select or ignore:
