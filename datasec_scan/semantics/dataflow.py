@@ -35,8 +35,8 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -120,7 +120,7 @@ _INDIRECT_METHODS = {"submit": (None, 0, "*"), "run_in_executor": (None, 1, "*")
 def _snippet(module: cst.Module, node: cst.CSTNode) -> str:
     try:
         text = module.code_for_node(node)
-    except Exception:  # pragma: no cover - codegen of a detached node
+    except Exception:  # noqa: BLE001  # pragma: no cover - codegen of a detached node
         return type(node).__name__
     text = " ".join(text.split())
     return text if len(text) <= _SNIPPET else text[: _SNIPPET - 3] + "..."
@@ -144,7 +144,7 @@ def _merge(into: Labels, new: Labels) -> bool:
 class _Scope:
     node: cst.CSTNode  # Module, FunctionDef or Lambda-free function
     name: str
-    parent: "_Scope | None"
+    parent: _Scope | None
     index: int
     cls: cst.ClassDef | None = None  # the class a method belongs to
     params: list[tuple[str, cst.Param]] = field(default_factory=list)
@@ -343,7 +343,7 @@ def _body(cls: cst.ClassDef) -> Iterator[cst.CSTNode]:
 class _Solver:
     """The fixed point for one classify function over one module."""
 
-    def __init__(self, flow: "FlowAnalysis", classify: Callable[[cst.BaseExpression], Iterable[str]]) -> None:
+    def __init__(self, flow: FlowAnalysis, classify: Callable[[cst.BaseExpression], Iterable[str]]) -> None:
         self.flow = flow
         self.c = flow._collected
         self.classify_fn = classify
