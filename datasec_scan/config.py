@@ -26,6 +26,12 @@ class Limits:
     max_decoded_bytes: int = 1_000_000
     max_decode_layers: int = 8
     max_parse_depth: int = 800  # bracket nesting above which libcst is not asked to parse
+    # Archives (wheels, sdists, eggs) read in memory; see datasec_scan/archives.py.
+    max_archive_members: int = 20_000
+    max_archive_bytes: int = 500_000_000  # total uncompressed bytes read from one archive
+    max_member_bytes: int = 100_000_000  # uncompressed bytes of one member
+    max_compression_ratio: int = 200  # uncompressed/compressed, checked for members over 1 MiB
+    max_archive_depth: int = 2  # archives inside archives
 
 
 @dataclass(frozen=True)
