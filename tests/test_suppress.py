@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datasec_scan.cli import main
 from datasec_scan.config import Config
@@ -155,3 +157,12 @@ def test_cli_shows_suppressions_and_notifications_in_text_and_json(tmp_path: Pat
     assert [n["kind"] for n in data["notifications"]] == ["bad-ignore"]
     gate = runner.invoke(main, args + ["--no-inline-ignores"], catch_exceptions=False)
     assert gate.exit_code == 1 and "suppressed" not in gate.output and "bad-ignore" not in gate.output
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list("#datsec:ignor[]DS2015-, \n\t()'\"\\x=:ifdef") + ["\x00", "\r", "é"]),
+               max_size=200), st.sampled_from(["python", "config", "pth"]))
+def test_parsing_ignores_never_crashes(text: str, kind: str) -> None:
+    for ig in parse_ignores("# datasec: ignore\n" + text, kind):
+        assert ig.start <= ig.end and ig.line >= 1
+        assert bool(ig.problem) != bool(ig.ids)
