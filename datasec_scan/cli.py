@@ -100,7 +100,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         changes = workflow.changed_since(since, root) if since is not None else None
     except workflow.WorkflowError as exc:
         raise _fail(str(exc)) from None
-    targets, notes = discover(targets_in, root, (), config.respect_gitignore)
+    targets, notes = discover(targets_in, root, (), config.respect_gitignore, limits=config.limits)
     targets = workflow.without_excluded(targets, config, root)  # gitignore-style, relative to the config
     if changes is not None:
         targets = workflow.only_changed_targets(targets, changes, root)

@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archives import expand as expand_archive, is_archive
+from .config import Limits
 from .engine import file_kind
 from .model import Level, Notification
 
@@ -18,10 +20,11 @@ SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".venv", "ven
 
 @dataclass(frozen=True)
 class Target:
-    """A file to scan: the path shown in findings and the path to read."""
+    """A file to scan: the path shown in findings and the path to read (inside archives: the member chain)."""
 
     display: str
     path: Path
+    member: tuple[str, ...] = ()  # `a.tar.gz!/a/b.whl!/b/x.py` -> path a.tar.gz, member ("a/b.whl", "b/x.py")
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -51,7 +54,7 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
 
 
 def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respect_gitignore: bool = True,
-             ) -> tuple[list[Target], list[Notification]]:
+             limits: Limits | None = None) -> tuple[list[Target], list[Notification]]:
     """Expand paths to scannable files; explicitly named files are scanned whatever their kind or ignore status."""
     targets: dict[str, Target] = {}
     notes: list[Notification] = []
@@ -61,6 +64,9 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
             st = os.stat(given, follow_symlinks=False)
         except OSError as exc:
             notes.append(Notification(shown, "unreadable", f"cannot access: {exc.strerror or exc}", Level.ERROR))
+            continue
+        if stat.S_ISREG(st.st_mode) and is_archive(given.name):  # the archive, then its members
+            targets.update((t.display, t) for t in expand_archive(shown, given, limits or Limits()))
             continue
         if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
             targets[shown] = Target(shown, given)
@@ -76,7 +82,7 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
             for name in sorted(files):
                 full = Path(folder) / name
                 rel = full.relative_to(given).as_posix()
-                if file_kind(name) is None or _excluded(rel, exclude):
+                if (file_kind(name) is None and not is_archive(name)) or _excluded(rel, exclude):
                     continue
                 if visible is not None and full.absolute() not in visible:
                     continue
@@ -85,6 +91,9 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
                                               Level.NOTE))
                     continue
                 shown_file = display_path(full, root)
+                if is_archive(name):
+                    targets.update((t.display, t) for t in expand_archive(shown_file, full, limits or Limits()))
+                    continue
                 targets[shown_file] = Target(shown_file, full)
     return [targets[k] for k in sorted(targets)], notes
 

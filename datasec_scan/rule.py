@@ -217,3 +217,66 @@ class TextRule(RuleMeta):
                 Report(type(self), m.message, span=(m.start, m.end), severity=m.severity,
                        confidence=m.confidence, secrets=tuple(s for s in m.secrets if s))
             )
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """One member of an archive (or one file of an installed distribution), as an archive rule sees it."""
+
+    name: str  # path inside the archive, as stored
+    size: int  # uncompressed bytes (as read, not as the header claims)
+    kind: str = "file"  # file | dir | symlink | hardlink | other
+    sha256: bytes | None = None  # digest of the content, when it was read whole
+    data: bytes | None = None  # content, only for members an archive rule `wants`
+
+
+@dataclass(frozen=True)
+class ArchiveView:
+    """What archive rules see: the archive's display path, its format and its members."""
+
+    path: str  # display path of the archive, e.g. `dist/pkg-1.0-py3-none-any.whl`
+    format: str  # wheel | sdist | egg | zip | installed
+    members: tuple[MemberInfo, ...]
+
+    def member(self, name: str) -> MemberInfo | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def text(self, name: str) -> str | None:
+        m = self.member(name)
+        return None if m is None or m.data is None else m.data.decode("utf-8", errors="replace")
+
+    def member_path(self, name: str) -> str:
+        """The display path of a member: `archive!/member` (an installed distribution joins with `/`)."""
+        return f"{self.path}/{name}" if self.format == "installed" else f"{self.path}!/{name}"
+
+
+@dataclass(frozen=True)
+class ArchiveMatch:
+    member: str  # member name the finding points at
+    message: str
+    line: int = 1
+    severity: Severity | None = None
+    confidence: Confidence | None = None
+
+
+class ArchiveRule(RuleMeta):
+    """An archive rule: looks at a whole archive's member list (names, sizes, digests, some contents).
+
+    Run by datasec_scan.archives once per archive (wheel, sdist, egg, nested archive) and once per
+    installed distribution; never by the per-file engine. `wants` names the members (fnmatch patterns
+    on member names) whose bytes `check` may read through `ArchiveView.text`. Examples are archives
+    written as txtar text (`-- path --` lines before each member's content), with the example's `path`
+    naming the archive, e.g. `Example(listing, "demo-1.0-py3-none-any.whl")`.
+    """
+
+    kind = "archive"
+    file_kinds = ()
+    formats: ClassVar[tuple[str, ...]] = ("wheel", "sdist", "egg", "zip", "installed")
+    wants: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, archive: ArchiveView, options: Mapping[str, Any] | None = None) -> None:
+        self.archive = archive
+        self.options = options or {}
+
+    def check(self) -> Iterator[ArchiveMatch]:  # pragma: no cover - abstract
+        raise NotImplementedError

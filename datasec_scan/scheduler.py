@@ -7,6 +7,7 @@ from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator
 
+from .archives import is_container, read_member, scan_container
 from .cache import Cache, code_fingerprint, default_dir
 from .config import Config
 from .discover import Target, read_target
@@ -18,7 +19,9 @@ PARALLEL_FROM = 40  # below this many files a pool costs more than it saves
 
 
 def scan_target(target: Target, rules: RuleSet, config: Config, cache: Cache | None = None) -> FileResult:
-    data = read_target(target, config.limits.max_file_bytes)
+    if is_container(target):  # an archive or installed distribution as a whole: archive rules, limits met
+        return scan_container(target, rules, config)
+    data = read_member(target, config.limits) if target.member else read_target(target, config.limits.max_file_bytes)
     if isinstance(data, Notification):
         return FileResult(target.display, notifications=(data,))
     if cache is None:
