@@ -1,0 +1,491 @@
+"""Shared analysis for the DS1xx rules: catalogs, the provenance of a sink's argument, command-string patterns."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import libcst as cst
+
+from datasec_scan.rule import FileContext
+from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
+from datasec_scan.semantics.names import NameResolver, dotted
+
+from . import _catalog
+
+CODE_SINKS = frozenset(_catalog.names("exec", "code.names"))
+DESER_SINKS = frozenset(_catalog.names("exec", "deserialize.names"))
+YAML_LOAD = frozenset(_catalog.names("exec", "deserialize.yaml_load"))
+YAML_UNSAFE = frozenset(_catalog.names("exec", "deserialize.yaml_unsafe_loaders"))
+NEEDS_KEYWORD = _catalog.table("exec", "deserialize.needs_keyword")
+SHELL_SPAWN = frozenset(_catalog.names("process", "spawn.shell"))
+ARGV_SPAWN = frozenset(_catalog.names("process", "spawn.argv"))
+SHELL_KEYWORD = frozenset(_catalog.names("process", "spawn.shell_keyword"))
+DECODERS: dict[str, str] = dict(_catalog.table("decoders", "decoders"))
+NETWORK_CALLS = _catalog.names("inbound", "network.calls")
+SOCKET_METHODS = frozenset(_catalog.names("inbound", "network.socket_methods"))
+SOCKET_CALLS = _catalog.names("inbound", "network.socket_calls")
+LISTENER_CALLS = _catalog.names("inbound", "listener.calls")
+HANDLER_BASES = frozenset(_catalog.names("inbound", "listener.handler_bases"))
+HANDLER_ATTRS = frozenset(_catalog.names("inbound", "listener.handler_attributes"))
+ENV_CALLS = _catalog.names("inbound", "environment.calls")
+ENV_ATTRS = frozenset(_catalog.names("inbound", "environment.attributes"))
+FILE_CALLS = _catalog.names("inbound", "file.calls")
+USER_CALLS = _catalog.names("inbound", "user.calls")
+USER_ATTRS = frozenset(_catalog.names("inbound", "user.attributes"))
+REQUEST_ATTRS = frozenset(_catalog.names("inbound", "request.attributes"))
+REQUEST_PARAM_ATTRS = frozenset(_catalog.names("inbound", "request.parameter_attributes"))
+ROUTE_DECORATORS = frozenset(_catalog.names("inbound", "request.route_decorators"))
+
+# Labels of where data comes from, most dangerous first.
+NETWORK, SOCKET, LISTENER, REQUEST, DECODED, ENV, FILE, USER = (
+    "network", "socket", "listener", "request", "decoded", "environment", "file", "user-input")
+LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received on a socket",
+              LISTENER: "data a server received", REQUEST: "web request data", DECODED: "a decoded literal payload",
+              ENV: "an environment variable", FILE: "a local file", USER: "command-line or console input"}
+_TRANSFORMS = frozenset({"builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.memoryview",
+                         "json.loads", "builtins.reversed", "builtins.list"}) | frozenset(DECODERS)
+_EMPTY = cst.Module(body=())
+
+
+def code_of(node: cst.CSTNode, limit: int = 60) -> str:
+    text = " ".join(_EMPTY.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def any_match(names: Iterable[str], patterns: Iterable[str]) -> str | None:
+    names = sorted(names)
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            for n in names:
+                if fnmatch.fnmatchcase(n, pattern):
+                    return n
+        elif pattern in names:
+            return pattern
+    return None
+
+
+def positional(call: cst.Call) -> list[cst.BaseExpression]:
+    return [a.value for a in call.args if a.keyword is None and not a.star]
+
+
+def keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def argument(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
+    args = positional(call)
+    return args[index] if len(args) > index else keyword(call, name)
+
+
+def is_true(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "True"
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str
+    steps: tuple[tuple[cst.CSTNode, str], ...]
+
+
+class Analyzer:
+    """Per-file helper shared by the DS1xx rules (one per FileContext): sources, sinks and decoding."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.names: NameResolver = context.names
+        self._flow = None
+        self._flow_failed = False
+        self._decoded: dict[int, Peeled | None] = {}
+        self._noted: set[str] = set()
+
+    @classmethod
+    def of(cls, context: FileContext) -> "Analyzer":
+        found = getattr(context, "_ds1xx_analyzer", None)
+        if found is None:
+            found = cls(context)
+            context._ds1xx_analyzer = found  # type: ignore[attr-defined]
+        return found
+
+    # --- sinks ---------------------------------------------------------------------------------
+
+    def call_names(self, call: cst.Call) -> frozenset[str]:
+        return self.names.call_names(call)
+
+    def exec_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
+        """(kind "code"/"deserialize", qualified name, payload argument) when the call runs code or loads objects."""
+        qualified = self.call_names(call)
+        args = positional(call)
+        code = next((q for q in sorted(qualified) if q in CODE_SINKS), None)
+        if code is not None:
+            arg = args[0] if args else keyword(call, "source") or keyword(call, "code") or keyword(call, "path_name")
+            return ("code", code, arg) if arg is not None else None
+        load = next((q for q in sorted(qualified) if q in DESER_SINKS), None)
+        if load is not None:
+            needed = NEEDS_KEYWORD.get(load)
+            if needed is not None:
+                key, _, want = needed.partition("=")
+                value = keyword(call, key)
+                if value is None or (want and not (isinstance(value, cst.Name) and value.value == want)) or (
+                        not want and not is_true(value)):
+                    return None
+            arg = args[0] if args else keyword(call, "data") or keyword(call, "file") or keyword(call, "s")
+            return ("deserialize", load, arg) if arg is not None else None
+        yaml = next((q for q in sorted(qualified) if q in YAML_LOAD), None)
+        if yaml is not None and args:
+            loader = keyword(call, "Loader") or (args[1] if len(args) > 1 else None)
+            if loader is not None and self.names.qualified_names(loader) & YAML_UNSAFE:
+                return "deserialize", f"{yaml}(Loader={code_of(loader, 30)})", args[0]
+        return None
+
+    def spawn(self, call: cst.Call) -> tuple[str, str] | None:
+        """("shell"|"argv", qualified name) when the call starts a process; argv calls with shell=True are "shell"."""
+        qualified = self.call_names(call)
+        shell = next((q for q in sorted(qualified) if q in SHELL_SPAWN), None)
+        if shell is not None:
+            return "shell", shell
+        argv = next((q for q in sorted(qualified) if q in ARGV_SPAWN), None)
+        if argv is not None:
+            if argv in SHELL_KEYWORD and self.truthy(keyword(call, "shell")):
+                return "shell", argv
+            return "argv", argv
+        return None
+
+    def truthy(self, expr: cst.BaseExpression | None) -> bool:
+        if expr is None:
+            return False
+        if is_true(expr):
+            return True
+        value = fold(expr, self.names)
+        return isinstance(value, int) and value != 0
+
+    def command_text(self, call: cst.Call) -> str | None:
+        """The folded command a spawner runs: a shell string, or an argv list joined with spaces."""
+        args = positional(call)
+        first = args[0] if args else keyword(call, "args") or keyword(call, "cmd") or keyword(call, "command")
+        if first is None:
+            return None
+        if isinstance(first, cst.Name):
+            first = self.names.single_value(first.value) or first
+        if isinstance(first, (cst.List, cst.Tuple)):
+            parts = []
+            for el in first.elements:
+                value = fold_str(el.value, self.names) if isinstance(el, cst.Element) else None
+                parts.append(value if value is not None else "*")
+            text = " ".join(parts)
+            qualified = self.call_names(call)
+            if any(q.startswith("os.exec") or q.startswith("os.spawn") for q in qualified) and len(args) > 1:
+                text = " ".join(fold_str(a, self.names) or "*" for a in args[1:])
+            return text if text.strip("* ") else None
+        text = fold_str(first, self.names)
+        if text is None and any(q.startswith(("os.exec", "os.spawn")) for q in self.call_names(call)):
+            rest = [fold_str(a, self.names) for a in args[1:]]
+            text = " ".join(r or "*" for r in rest) if any(rest) else None
+        return text
+
+    # --- sources -------------------------------------------------------------------------------
+
+    def classify(self, expr: cst.BaseExpression) -> tuple[str, ...]:
+        """Labels of a source expression itself (the data-flow `classify` callback; no propagation here)."""
+        if isinstance(expr, cst.Call):
+            return self._classify_call(expr)
+        if isinstance(expr, (cst.Attribute, cst.Subscript, cst.Name)):
+            qualified = self.names.qualified_names(expr)
+            found = []
+            if any(q in ENV_ATTRS or any(q.startswith(a + ".") or q.startswith(a + "[") for a in ENV_ATTRS)
+                   for q in qualified):
+                found.append(ENV)
+            if any(q in USER_ATTRS or q.startswith("sys.argv") for q in qualified):
+                found.append(USER)
+            if any(q == r or q.startswith(r + ".") for q in qualified for r in REQUEST_ATTRS):
+                found.append(REQUEST)
+            elif isinstance(expr, cst.Attribute) and self._request_parameter(expr):
+                found.append(REQUEST)
+            if isinstance(expr, cst.Attribute) and self._handler_input(expr):
+                found.append(LISTENER)
+            return tuple(found)
+        return ()
+
+    def _classify_call(self, call: cst.Call) -> tuple[str, ...]:
+        qualified = self.call_names(call)
+        found: list[str] = []
+        if any_match(qualified, NETWORK_CALLS):
+            found.append(NETWORK)
+        if any_match(qualified, LISTENER_CALLS):
+            found.append(LISTENER)
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SOCKET_METHODS:
+            receiver = self.names.qualified_names(call.func.value)
+            found.append(LISTENER if any(fnmatch.fnmatchcase(r, "*.accept()[[]0[]]*") for r in receiver) else SOCKET)
+        elif any_match(qualified, SOCKET_CALLS) and not any(q.endswith((".send", ".sendall", ".connect", ".close"))
+                                                          for q in qualified):
+            found.append(SOCKET)
+        if any_match(qualified, ENV_CALLS):
+            found.append(ENV)
+        if any_match(qualified, FILE_CALLS):
+            found.append(FILE)
+        if any_match(qualified, USER_CALLS):
+            found.append(USER)
+        if isinstance(call.func, cst.Attribute):
+            found.extend(label for label in self.classify(call.func.value) if label in (REQUEST, LISTENER)
+                         and label not in found)
+        if any(q in DECODERS for q in qualified):
+            peeled = self.decoded(call)
+            if peeled is not None and peeled.layers:
+                found.append(DECODED)
+        return tuple(found)
+
+    def _request_parameter(self, expr: cst.Attribute) -> bool:
+        """`request.GET`, `req.headers`, `self.request.data`: a handler's request object's inputs."""
+        if expr.attr.value not in REQUEST_PARAM_ATTRS:
+            return False
+        base = expr.value
+        if isinstance(base, cst.Attribute) and isinstance(base.value, cst.Name) and base.value.value == "self":
+            base = base.attr
+        if not isinstance(base, cst.Name) or base.value not in ("request", "req"):
+            return False
+        bound = self.names.qualified_names(expr.value) if isinstance(expr.value, cst.Name) else frozenset()
+        return not any(b.startswith(("urllib", "six.", "requests", "http")) for b in bound)
+
+    @staticmethod
+    def _handler_input(expr: cst.Attribute) -> bool:
+        """`self.rfile`, `self.request` (socketserver), `self.path`, `self.headers` of a request handler."""
+        return isinstance(expr.value, cst.Name) and expr.value.value == "self" and expr.attr.value in HANDLER_ATTRS
+
+    def sources(self, expr: cst.BaseExpression, follow_names: bool = True) -> dict[str, Source]:
+        """Where the data in `expr` may come from: label -> one path. Data flow when available, else direct."""
+        found: dict[str, Source] = {}
+        for node, label in self._direct(expr, follow_names, 0, set()):
+            if label not in found:
+                found[label] = Source(label, ((node, f"source: {LABEL_TEXT.get(label, label)}: `{code_of(node)}`"),))
+        flow = self.flow()
+        if flow is not None:
+            try:
+                for taint in flow.taints(expr, self.classify):
+                    if taint.label in LABEL_TEXT and (taint.label not in found or len(found[taint.label].steps) < 2):
+                        if taint.steps:
+                            found[taint.label] = Source(taint.label, tuple(taint.steps))
+            except Exception as exc:  # the data-flow layer must not cost the rule its direct findings
+                self.note_once("flow-error", f"data flow failed ({type(exc).__name__}: {exc}); direct sources only")
+        return found
+
+    def flow(self):
+        if self._flow is None and not self._flow_failed:
+            try:
+                self._flow = self.context.flow
+            except Exception as exc:  # data flow is optional: without it the rules see direct sources only
+                self._flow_failed = True
+                self.note_once("flow-error", f"data flow unavailable ({type(exc).__name__}); direct sources only")
+        return self._flow
+
+    def _direct(self, expr: cst.BaseExpression, follow: bool, depth: int, seen: set[str]
+                ) -> Iterator[tuple[cst.CSTNode, str]]:
+        if depth > 12:
+            return
+        for label in self.classify(expr):
+            yield expr, label
+        d = depth + 1
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            yield from self._direct(expr.value, follow, d, seen)
+        elif isinstance(expr, cst.Await):
+            yield from self._direct(expr.expression, follow, d, seen)
+        elif isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Attribute):
+                yield from self._direct(expr.func.value, follow, d, seen)
+            qualified = self.call_names(expr)
+            if qualified & _TRANSFORMS or (isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                    "join", "format", "decode", "encode", "strip", "replace")):
+                for arg in positional(expr):
+                    yield from self._direct(arg, follow, d, seen)
+        elif isinstance(expr, cst.BinaryOperation):
+            yield from self._direct(expr.left, follow, d, seen)
+            yield from self._direct(expr.right, follow, d, seen)
+        elif isinstance(expr, (cst.IfExp,)):
+            yield from self._direct(expr.body, follow, d, seen)
+            yield from self._direct(expr.orelse, follow, d, seen)
+        elif isinstance(expr, cst.BooleanOperation):
+            yield from self._direct(expr.left, follow, d, seen)
+            yield from self._direct(expr.right, follow, d, seen)
+        elif isinstance(expr, cst.FormattedString):
+            for part in expr.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    yield from self._direct(part.expression, follow, d, seen)
+        elif isinstance(expr, (cst.List, cst.Tuple)):
+            for el in expr.elements:
+                yield from self._direct(el.value, follow, d, seen)
+        elif isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            yield from self._direct(expr.for_in.iter, follow, d, seen)
+        elif isinstance(expr, cst.Name) and follow and expr.value not in seen:
+            seen.add(expr.value)
+            flow = self.flow()
+            scope = flow.function_of(expr) if flow is not None else None
+            for value in self.names._bound.get(expr.value, [])[:8]:  # noqa: SLF001 - the resolver's bindings
+                if not isinstance(value, cst.BaseExpression):
+                    continue
+                anchor = value.value if isinstance(value, cst.Subscript) and isinstance(
+                    value.value, (cst.Call, cst.Await)) else value  # `a, b = call()` binds call()[i]
+                if flow is None or flow.function_of(anchor) is scope:  # same function: no cross-scope name mixing
+                    yield from self._direct(value, follow, d, seen)
+
+    # --- decoding ------------------------------------------------------------------------------
+
+    def decoded(self, expr: cst.BaseExpression) -> Peeled | None:
+        """The literal payload an expression decodes (following the decoder calls written around it)."""
+        key = id(expr)
+        if key not in self._decoded:
+            peeled = decode_expr(expr, self.names, DECODERS, self.context.limits)
+            if peeled is not None and peeled.limited:
+                self.note_once("decode-limit", f"payload at `{code_of(expr, 40)}` not fully decoded: {peeled.limited}")
+            if peeled is not None and peeled.note:
+                self.note_once("decode-skipped", peeled.note)
+            self._decoded[key] = peeled
+        return self._decoded[key]
+
+    def payload_literal(self, expr: cst.BaseExpression) -> cst.CSTNode:
+        """The literal node a decoded payload comes from (for anchoring nested findings), else the expression."""
+        best: cst.CSTNode = expr
+        size = -1
+
+        class _Find(cst.CSTVisitor):
+            def visit_SimpleString(self, node: cst.SimpleString) -> None:
+                nonlocal best, size
+                if len(node.value) > size:
+                    best, size = node, len(node.value)
+
+        expr.visit(_Find())
+        if size < 0 and isinstance(expr, cst.Name):
+            value = self.names.single_value(expr.value)
+            if value is not None:
+                return self.payload_literal(value)
+        return best
+
+    def note_once(self, kind: str, message: str) -> None:
+        if message not in self._noted:
+            self._noted.add(message)
+            self.context.note(kind, message)
+
+
+def python_payload(peeled: Peeled | None, limit: int = 1_000_000) -> str | None:
+    text = peeled.text if peeled is not None else None
+    return text if text is not None and looks_like_python(text, limit) else None
+
+
+def short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_TOKENISH = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
+
+
+def snippet(text: str, limit: int = 60) -> tuple[str, tuple[str, ...]]:
+    """A short one-line excerpt of decoded text and the token-like strings in it, for the engine to redact."""
+    shown = short(text, limit)
+    return shown, tuple(sorted({m.group() for m in _TOKENISH.finditer(shown)}))
+
+
+# --- command strings ---------------------------------------------------------------------------------------------
+
+REVERSE_SHELL_COMMANDS = [
+    (re.compile(r"/dev/(tcp|udp)/[^\s/]+/\d+", re.I), "bash /dev/tcp redirection"),
+    (re.compile(r"\bn(c|cat|etcat)(\.exe)?\b[^|;&]*\s-[a-z]*[ec]\s*\S*(sh|cmd|powershell)", re.I), "netcat -e shell"),
+    (re.compile(r"\bn(c|cat)\b[^|;&]*--(exec|sh-exec)", re.I), "ncat --exec"),
+    (re.compile(r"mkfifo\b.*\|\s*(/bin/)?(ba|z|da)?sh\b.*\|\s*n(c|cat|etcat)\b", re.I), "mkfifo netcat shell"),
+    (re.compile(r"mknod\b.*\bp\b.*(nc|telnet)\b", re.I), "mknod pipe shell"),
+    (re.compile(r"\bsocat\b.*\bexec:", re.I), "socat exec"),
+    (re.compile(r"\bsocat\b.*\btcp(4|6)?(-connect|-listen)?:.*\b(pty|system:)", re.I), "socat pty"),
+    (re.compile(r"\btelnet\b[^|]*\|\s*(/bin/)?(ba)?sh\b[^|]*\|\s*telnet\b", re.I), "telnet pipe shell"),
+    (re.compile(r"\b(python[23w]?|perl|ruby|php|lua)\b.*\s-[cerE]\s.*socket.*(connect|fsockopen|TCPSocket|open\()"
+                r".*(dup2|pty|spawn|subprocess|exec|popen|/bin/sh|system|sh\b|cmd)", re.I | re.S),
+     "scripting-language socket shell one-liner"),
+    (re.compile(r"\bfsockopen\s*\(.*\b(exec|shell_exec|system|proc_open)\b", re.I), "php fsockopen shell"),
+    (re.compile(r"New-Object\s+System\.Net\.Sockets\.TCPClient.*(iex|Invoke-Expression)", re.I | re.S),
+     "powershell TCPClient shell"),
+    (re.compile(r"0<&\d+\s*;?\s*exec\s+\d+<>/dev/tcp", re.I), "bash exec fd shell"),
+]
+
+DOWNLOAD_EXEC_COMMANDS = [
+    (re.compile(r"\b(curl|wget|fetch)\b[^|;&]*(https?|ftp)://[^|;&]*\|\s*(sudo\s+)?(/\S*/)?(ba|z|da|k)?sh\b", re.I),
+     "download piped into a shell"),
+    (re.compile(r"\b(curl|wget|fetch)\b[^|;&]*(https?|ftp)://[^|;&]*\|\s*(sudo\s+)?(python[0-9.]*|perl|ruby|php|node)"
+                r"\b", re.I), "download piped into an interpreter"),
+    (re.compile(r"\b(ba|z)?sh\s+-c\s+[\"']?\$\((curl|wget)\b", re.I), "shell running a downloaded script"),
+    (re.compile(r"\b(curl|wget)\b[^;&|]*(https?|ftp)://.*(&&|;)\s*(sudo\s+)?chmod\s+(\+|u\+|a\+|[0-7]*[1357]\b)", re.I | re.S),
+     "download then chmod +x"),
+    (re.compile(r"\b(curl|wget)\b[^;&|]*\s-(o|O)\s*(\S+).*(&&|;)\s*(\./|/tmp/|sh\s|bash\s|python)", re.I | re.S),
+     "download then run"),
+    (re.compile(r"\b(iex|Invoke-Expression)\b.*\b(DownloadString|DownloadFile|Invoke-WebRequest|iwr|irm|"
+                r"Invoke-RestMethod|Net\.WebClient)", re.I | re.S), "PowerShell download cradle"),
+    (re.compile(r"\b(DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod)\b.*\|\s*(iex|Invoke-Expression)\b",
+                re.I | re.S), "PowerShell download cradle"),
+    (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.I | re.S),
+     "PowerShell -EncodedCommand"),
+    (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.I), "certutil download"),
+    (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.I), "bitsadmin download"),
+    (re.compile(r"\bmshta(\.exe)?\s+(https?|vbscript|javascript):", re.I), "mshta remote script"),
+    (re.compile(r"\bregsvr32\b.*/i:https?://", re.I), "regsvr32 remote scriptlet"),
+]
+
+
+def match_command(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str | None:
+    for pattern, label in patterns:
+        if pattern.search(text[:20_000]):
+            return label
+    return None
+
+
+def string_literals(node: cst.CSTNode, names: NameResolver) -> Iterator[tuple[cst.CSTNode, str]]:
+    """Every string a node contains, folded where it is built: (node, text)."""
+
+    class _Strings(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[tuple[cst.CSTNode, str]] = []
+
+        def visit_SimpleString(self, n: cst.SimpleString) -> None:
+            value = fold_str(n)
+            if value:
+                self.found.append((n, value))
+
+        def visit_ConcatenatedString(self, n: cst.ConcatenatedString) -> bool:
+            value = fold_str(n, names)
+            if value:
+                self.found.append((n, value))
+                return False
+            return True
+
+        def visit_BinaryOperation(self, n: cst.BinaryOperation) -> bool:
+            value = fold_str(n, names)
+            if value:
+                self.found.append((n, value))
+                return False
+            return True
+
+    collector = _Strings()
+    node.visit(collector)
+    yield from collector.found
+
+
+def function_name(node: cst.FunctionDef) -> str:
+    return node.name.value
+
+
+def decorator_names(node: cst.FunctionDef) -> list[str]:
+    found = []
+    for dec in node.decorators:
+        expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        name = dotted(expr)
+        if name:
+            found.append(name)
+    return found
+
+
+def is_route(node: cst.FunctionDef) -> bool:
+    """Decorated as a web route: `@app.route(...)`, `@bp.get(...)`, `@router.post(...)`, `@api_view`."""
+    for name in decorator_names(node):
+        last = name.rsplit(".", 1)[-1]
+        if "." in name and last in ROUTE_DECORATORS or last in ("api_view", "require_http_methods", "csrf_exempt",
+                                                                 "require_POST", "require_GET"):
+            return True
+    return False

@@ -1,0 +1,237 @@
+"""DS108 auth-bypass-magic-value: request data or a credential compared with a hard-coded value that grants access."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold
+
+from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
+
+_CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
+                         r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.I)
+_AUTH_FUNCTION = re.compile(r"(auth|login|log_in|signin|sign_in|check|verify|valid|permission|access|allowed|"
+                            r"is_admin|require|credential|password|token|guard)", re.I)
+_GRANT_CALLS = re.compile(r"(^|\.)(login_user|login|authenticate|grant\w*|set_admin|make_admin|allow\w*|"
+                          r"create_access_token|encode_token|issue_token|remember_user)$", re.I)
+_GRANT_WORDS = re.compile(r"admin|dashboard|superuser|root|authenticated|authorized|logged_in|is_staff", re.I)
+_BORING = {"", "true", "false", "none", "null", "0", "1", "yes", "no", "on", "off", "get", "post", "put", "delete",
+           "xmlhttprequest", "application/json", "json", "html", "text/html"}
+_DIGESTS = ("hexdigest", "digest")
+
+
+class AuthBypassMagicValue(Rule):
+    """Request data or a credential compared with a hard-coded value whose match grants access: a magic-value backdoor.
+
+    ## What it does
+    Finds comparisons (`==`, `in`, `hmac.compare_digest`, a `hashlib` digest `==`) between a
+    request-derived value (Flask `request.args/form/headers/cookies`, Django
+    `request.GET/POST/META/COOKIES`, FastAPI parameters) or a credential-named value
+    (`password`, `token`, `api_key`, `X-Auth` header...) and a hard-coded literal, where the
+    true branch grants access: `return True`, `login_user(...)`, setting `session[...]`,
+    returning an admin view, or calling the wrapped view (skipping the check) — in web handlers and
+    in functions named like auth/login/check/verify. Comparisons with `None`/`""`, with values
+    from a database or session (CSRF tokens), and role checks on user objects are not reported.
+
+    ## Why is this bad?
+    A hard-coded master password, token or header value lets whoever knows it in, whatever the
+    real credentials are, and it cannot be rotated without a release.
+
+    ## Example
+    ```python
+    from flask import request, session
+
+    def login():
+        if request.headers.get("X-Debug-Token") == "letmein-42":
+            session["admin"] = True
+            return "ok"
+    ```
+
+    ## How to fix
+    Remove the magic value; authenticate against the user store with hashed passwords or real
+    tokens, and compare secrets from configuration with `hmac.compare_digest`.
+
+    ## References
+    - CWE-798: Use of Hard-coded Credentials
+    - CWE-288: Authentication Bypass Using an Alternate Path or Channel
+    - CWE-912: Hidden Functionality
+    """
+
+    code = "DS108"
+    name = "auth-bypass-magic-value"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = (798, 288, 912)
+    attack = ("T1556",)
+    triggers = ("==", " in ", "compare_digest")
+    VALID = (
+        "def login(request):\n    if request.POST.get('csrf') == request.session.get('csrf'):\n        return True\n",
+        "def check(user):\n    if user.role == 'admin':\n        return True\n",
+        "def verify(token):\n    if token is None or token == '':\n        return False\n",
+    )
+    INVALID = (
+        "from flask import request, session\ndef login():\n"
+        "    if request.headers.get('X-Debug-Token') == 'letmein-42':\n        session['admin'] = True\n"
+        "        return 'ok'\n",
+        "def check_password(user, password):\n    if password == 'Sup3rS3cret!':\n        return True\n"
+        "    return user.verify(password)\n",
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions: list[tuple[str, bool]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append((node.name.value, is_route(node)))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
+
+    def visit_If(self, node: cst.If) -> None:
+        if not self._functions:
+            return
+        hit = self._magic_comparison(node.test)
+        if hit is None:
+            return
+        subject, literal, request = hit
+        grant = self._grant(node.body)
+        if grant is None:
+            return
+        func, route = self._functions[-1]
+        if not (route or request or _AUTH_FUNCTION.search(func) or any(_AUTH_FUNCTION.search(f) for f, _ in
+                                                                        self._functions)):
+            return
+        confidence = Confidence.HIGH if (request and _CREDENTIAL.search(code_of(subject, 200))) or (
+            _AUTH_FUNCTION.search(func) and _CREDENTIAL.search(code_of(subject, 200))) else Confidence.MEDIUM
+        self.report(node.test, f"`{short(code_of(subject), 50)}` compared with a hard-coded value grants access "
+                    f"({grant})", severity=Severity.HIGH, confidence=confidence, secrets=(literal,),
+                    flow=((subject, "request or credential value"), (node.test, "compared with a literal"),
+                          (node.body, f"grants access: {grant}")))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        """`return password == "..."` in a function named like check/verify/auth."""
+        if not self._functions or node.value is None or not isinstance(node.value, (cst.Comparison, cst.Call,
+                                                                                     cst.BooleanOperation)):
+            return
+        func, _ = self._functions[-1]
+        if not _AUTH_FUNCTION.search(func):
+            return
+        hit = self._magic_comparison(node.value)
+        if hit is None:
+            return
+        subject, literal, _ = hit
+        self.report(node, f"`{short(code_of(subject), 50)}` compared with a hard-coded value decides `{func}`",
+                    severity=Severity.HIGH, confidence=Confidence.MEDIUM, secrets=(literal,))
+
+    # --- the comparison --------------------------------------------------------------------------
+
+    def _magic_comparison(self, test: cst.BaseExpression) -> tuple[cst.BaseExpression, str, bool] | None:
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.Or):
+                return self._magic_comparison(test.left) or self._magic_comparison(test.right)
+            return self._magic_comparison(test.left) or self._magic_comparison(test.right)
+        an = Analyzer.of(self.context)
+        if isinstance(test, cst.Call):
+            qualified = an.call_names(test)
+            args = positional(test)
+            if qualified & {"hmac.compare_digest", "secrets.compare_digest"} and len(args) == 2:
+                return self._pair(args[0], args[1], an)
+            return None
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            if isinstance(target.operator, cst.Equal):
+                return self._pair(test.left, target.comparator, an)
+            if isinstance(target.operator, cst.In) and isinstance(target.comparator, (cst.Tuple, cst.List, cst.Set)):
+                for el in target.comparator.elements:
+                    hit = self._pair(test.left, el.value, an)
+                    if hit is not None:
+                        return hit
+        return None
+
+    def _pair(self, a: cst.BaseExpression, b: cst.BaseExpression, an: Analyzer
+              ) -> tuple[cst.BaseExpression, str, bool] | None:
+        for subject, other in ((a, b), (b, a)):
+            value = fold(other, an.names)
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            if not isinstance(value, str) or value.strip().lower() in _BORING or len(value.strip()) < 4:
+                continue
+            if fold(subject, an.names) is not None:
+                continue
+            inner = self._undigest(subject)
+            request = REQUEST in an.sources(inner)
+            if request or self._credential_named(inner):
+                return subject, value, request
+        return None
+
+    @staticmethod
+    def _undigest(expr: cst.BaseExpression) -> cst.BaseExpression:
+        """`hashlib.sha256(pw.encode()).hexdigest()` -> `pw`."""
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _DIGESTS:
+            inner = expr.func.value
+            if isinstance(inner, cst.Call) and inner.args:
+                arg = inner.args[0].value
+                while isinstance(arg, cst.Call) and isinstance(arg.func, cst.Attribute) and arg.func.attr.value in (
+                        "encode", "strip", "lower"):
+                    arg = arg.func.value
+                return arg
+        return expr
+
+    @staticmethod
+    def _credential_named(expr: cst.BaseExpression) -> bool:
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+                "strip", "lower", "upper", "encode", "decode"):
+            expr = expr.func.value
+        if isinstance(expr, cst.Name):
+            return bool(_CREDENTIAL.search(expr.value))
+        if isinstance(expr, cst.Attribute):
+            if isinstance(expr.value, cst.Name) and expr.value.value in ("user", "self", "account") and \
+                    expr.attr.value.lower() in ("role", "name", "username", "group"):
+                return False
+            return bool(_CREDENTIAL.search(expr.attr.value))
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            key = fold(expr.slice[0].slice.value)
+            return isinstance(key, str) and bool(_CREDENTIAL.search(key))
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get" \
+                and expr.args:
+            key = fold(expr.args[0].value)
+            return isinstance(key, str) and bool(_CREDENTIAL.search(key))
+        return False
+
+    # --- the branch ------------------------------------------------------------------------------
+
+    def _grant(self, body: cst.BaseSuite) -> str | None:
+        statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+        for stmt in statements:
+            lines = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []
+            for small in lines:
+                if isinstance(small, cst.Return) and small.value is not None:
+                    value = small.value
+                    if isinstance(value, cst.Name) and value.value == "True":
+                        return "returns True"
+                    if isinstance(value, cst.Call):
+                        name = code_of(value.func, 80)
+                        if _GRANT_CALLS.search(name) or _GRANT_WORDS.search(code_of(value, 200)):
+                            return f"returns `{short(code_of(value), 40)}`"
+                        if value.args and any(a.star == "*" for a in value.args) and isinstance(value.func, cst.Name):
+                            return f"calls the protected view `{name}` without the check"
+                    if _GRANT_WORDS.search(code_of(value, 200)):
+                        return f"returns `{short(code_of(value), 40)}`"
+                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                    name = code_of(small.value.func, 80)
+                    if _GRANT_CALLS.search(name):
+                        return f"calls `{name}`"
+                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    for t in targets:
+                        text = code_of(t, 80)
+                        value_text = code_of(small.value, 80) if small.value is not None else ""
+                        if text.startswith("session[") or _GRANT_WORDS.search(text) and value_text != "False" or (
+                                text in ("g.user", "request.user", "current_user") and value_text != "None"):
+                            return f"sets `{short(text, 30)}`"
+        return None

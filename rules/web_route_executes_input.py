@@ -1,0 +1,136 @@
+"""DS109 web-route-executes-input: a Flask/Django/FastAPI handler passing request data to exec, a shell or pickle."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+
+from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional
+
+_NOT_INPUT = {"self", "cls", "request", "req", "response", "db", "session", "background_tasks", "current_user", "user",
+              "settings", "app"}
+
+
+class WebRouteExecutesInput(Rule):
+    """A web handler (Flask, Django, FastAPI, ...) passing request data to `eval`/`exec`, a shell, or `pickle.loads`.
+
+    ## What it does
+    Finds request data — `flask.request.args/form/json/data/headers/cookies`, Django's
+    `request.GET/POST/body/META/COOKIES`, DRF's `request.data`, FastAPI route parameters — that
+    reaches `eval`, `exec`, `compile`, `os.system`, `os.popen`, `subprocess` with `shell=True`,
+    `pickle.loads`, `marshal.loads` or an unsafe `yaml.load`, directly or through variables.
+
+    ## Why is this bad?
+    Anyone who can send a request runs code or commands on the server: a web shell. Planted
+    deliberately it is a backdoor; by accident it is remote code execution.
+
+    ## Example
+    ```python
+    import os
+    from flask import Flask, request
+    app = Flask(__name__)
+
+    @app.route("/debug")
+    def debug():
+        return os.popen(request.args["cmd"]).read()
+    ```
+
+    ## How to fix
+    Never pass request data to an interpreter or a shell. Map requests to a fixed set of
+    operations; parse data with `json`; run programs with an argument list and no shell.
+
+    ## References
+    - CWE-94: Improper Control of Generation of Code ('Code Injection')
+    - CWE-78: Improper Neutralization of Special Elements used in an OS Command
+    - CWE-502: Deserialization of Untrusted Data
+    - MITRE ATT&CK T1505.003 (Web Shell)
+    """
+
+    code = "DS109"
+    name = "web-route-executes-input"
+    category = Category.REMOTE_ACCESS
+    severity = Severity.CRITICAL
+    confidence = Confidence.HIGH
+    cwe = (94, 78, 502)
+    attack = ("T1505.003",)
+    triggers = ("request", "route", "app.", "router", "api_view")
+    VALID = (
+        "from flask import Flask, request\nimport subprocess\napp = Flask(__name__)\n@app.route('/v')\ndef v():\n"
+        "    return subprocess.run(['git', 'log', '-1'], capture_output=True).stdout\n",
+        "import ast\nfrom flask import request\ndef parse():\n    return ast.literal_eval(request.args['v'])\n",
+    )
+    INVALID = (
+        "import os\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route('/d')\ndef d():\n"
+        "    return os.popen(request.args['cmd']).read()\n",
+        "import subprocess\ndef run(request):\n    subprocess.call(request.GET['c'], shell=True)\n",
+        "import pickle\nfrom fastapi import FastAPI\napp = FastAPI()\n@app.post('/load')\nasync def load(blob: bytes):\n"
+        "    return pickle.loads(blob)\n",
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._routes: list[set[str]] = []  # per enclosing function: its request-derived parameter names
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params: set[str] = set()
+        if is_route(node):
+            params = {p.name.value for p in node.params.params + node.params.kwonly_params
+                      if p.name.value not in _NOT_INPUT and not (p.default is not None and "Depends" in code_of(
+                          p.default, 80))}
+        outer = self._routes[-1] if self._routes else set()
+        self._routes.append(params | outer)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._routes.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        an = Analyzer.of(self.context)
+        sink = an.exec_sink(node)
+        if sink is not None:
+            name, arg = sink[1].replace("builtins.", ""), sink[2]
+        else:
+            spawn = an.spawn(node)
+            if spawn is None or spawn[0] != "shell":
+                return
+            args = positional(node)
+            name, arg = spawn[1], args[0] if args else keyword(node, "args") or keyword(node, "cmd")
+            if arg is None:
+                return
+        sources = an.sources(arg)
+        src = sources.get(REQUEST)
+        if src is not None:
+            steps = src.steps
+        else:
+            param = self._route_param(arg, an)
+            if param is None:
+                return
+            steps = ((param, f"source: route parameter `{code_of(param)}`"),)
+        self.report(node, f"web handler passes request data to {name}", severity=Severity.CRITICAL,
+                    confidence=Confidence.HIGH, flow=tuple(steps) + ((node, f"sink: {name}"),))
+
+    def _route_param(self, arg: cst.BaseExpression, an: Analyzer) -> cst.Name | None:
+        params = self._routes[-1] if self._routes else set()
+        if not params:
+            return None
+        found: list[cst.Name] = []
+        seen: set[str] = set()
+
+        def walk(expr: cst.BaseExpression, depth: int) -> None:
+            class _Names(cst.CSTVisitor):
+                def visit_Name(self, n: cst.Name) -> None:
+                    if n.value in params:
+                        found.append(n)
+                    elif depth < 3 and n.value not in seen:
+                        seen.add(n.value)
+                        flow = an.flow()
+                        for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
+                            if isinstance(value, cst.BaseExpression) and (
+                                    flow is None or flow.function_of(value) is flow.function_of(n)):
+                                walk(value, depth + 1)
+
+            expr.visit(_Names())
+
+        walk(arg, 0)
+        return found[0] if found else None
