@@ -57,9 +57,9 @@ def _unquote(path: str) -> str:
     return path
 
 
-def parse_diff(diff: str) -> dict[str, set[int]]:
-    """Added/changed line numbers per new-side path of a `git diff --unified=0` patch."""
-    changed: dict[str, set[int]] = {}
+def parse_diff(diff: str) -> dict[str, set[int] | None]:
+    """Added/changed line numbers per new-side path of a `git diff --unified=0` patch (None: a binary file)."""
+    changed: dict[str, set[int] | None] = {}
     current: set[int] | None = None
     for line in diff.splitlines():
         if line.startswith("+++ "):
@@ -70,6 +70,11 @@ def parse_diff(diff: str) -> dict[str, set[int]]:
             if m:
                 start, count = int(m.group(1)), int(m.group(2) if m.group(2) is not None else 1)
                 current.update(range(start, start + count))
+        elif line.startswith("Binary files ") and line.endswith(" differ"):
+            target = _unquote(line[len("Binary files "):-len(" differ")].rsplit(" and ", 1)[-1])
+            if target != "/dev/null":
+                changed[target.removeprefix("b/")] = None  # an archive: its members count as wholly changed
+            current = None
     return changed
 
 
@@ -85,7 +90,7 @@ def changed_since(ref: str, cwd: Path) -> dict[str, frozenset[int] | None]:
     diff = _git(["diff", "--no-color", "--no-ext-diff", "--unified=0", "--src-prefix=a/", "--dst-prefix=b/",
                  ref, "--", "."], top)
     out: dict[str, frozenset[int] | None] = {
-        os.path.normpath(top / p): frozenset(lines) for p, lines in parse_diff(diff).items()}
+        os.path.normpath(top / p): None if lines is None else frozenset(lines) for p, lines in parse_diff(diff).items()}
     untracked = _git(["ls-files", "-z", "--others", "--exclude-standard"], top)
     for p in untracked.split("\0"):
         if p:
@@ -94,7 +99,8 @@ def changed_since(ref: str, cwd: Path) -> dict[str, frozenset[int] | None]:
 
 
 def _absolute(display: str, cwd: Path) -> str:
-    return os.path.normpath(os.path.join(os.path.abspath(cwd), display))
+    """The file on disk a shown path stands for (an archive member stands for its archive)."""
+    return os.path.normpath(os.path.join(os.path.abspath(cwd), display.split("!/", 1)[0]))
 
 
 def only_changed_targets(targets: list, changes: Changes, cwd: Path) -> list:
@@ -174,7 +180,7 @@ def run_scan(paths: list[Path], config: Config, rules, cwd: Path, jobs: int = 0
     from .scheduler import collect, scan_targets
     from .suppress import apply_overrides
 
-    targets, notes = discover(paths, cwd, (), config.respect_gitignore)
+    targets, notes = discover(paths, cwd, (), config.respect_gitignore, limits=config.limits)
     targets = without_excluded(targets, config, cwd)
     files = collect(scan_targets(targets, rules, config, jobs))
     return apply_overrides(files, config, cwd), notes
