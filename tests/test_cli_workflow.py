@@ -89,7 +89,8 @@ def test_parse_diff_hunks() -> None:
         "diff --git a/gone.py b/gone.py", "--- a/gone.py", "+++ /dev/null", "@@ -1 +0,0 @@", "-x",
         'diff --git "a/sp ace\\303\\251.py" "b/sp ace\\303\\251.py"', '--- "a/sp ace\\303\\251.py"',
         '+++ "b/sp ace\\303\\251.py"', "@@ -0,0 +1 @@", "+y",
-        "diff --git a/dist/p.whl b/dist/p.whl", "index 1..2 100644", "Binary files a/dist/p.whl and b/dist/p.whl differ",
+        "diff --git a/dist/p.whl b/dist/p.whl", "index 1..2 100644",
+        "Binary files a/dist/p.whl and b/dist/p.whl differ",
     ])
     assert parse_diff(diff) == {"x.py": {2, 3, 4, 12}, "sp aceé.py": {1}, "dist/p.whl": None}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html.parser
 import json
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
