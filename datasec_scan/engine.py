@@ -150,7 +150,8 @@ def _run_cst_rules(context: FileContext, rules: list[type[RuleMeta]]) -> list[No
 def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, depth: int = 0
             ) -> tuple[list[Report], list[Notification], cst.Module | None]:
     """Run the rules over decoded text; reports still carry nodes of the returned module."""
-    context = FileContext(path, text, kind, config.rule_options, depth=depth, limits=config.limits)
+    context = FileContext(path, text, kind, config.rule_options, depth=depth, limits=config.limits,
+                          egress_allow=config.egress_allow)
     context.scan_nested = lambda source, anchor, how: _scan_nested(context, source, anchor, how, rules, config)
     notes: list[Notification] = []
     text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.triggered_by(text)]

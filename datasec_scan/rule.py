@@ -55,8 +55,10 @@ class FileContext:
         module: cst.Module | None = None,
         depth: int = 0,
         limits: Any = None,
+        egress_allow: tuple[str, ...] = (),
     ) -> None:
         self.path = path
+        self.egress_allow = egress_allow  # [tool.datasec-scan.egress] allow: disclosed destinations
         self.text = text
         self.kind = kind
         self.module = module
