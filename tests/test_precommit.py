@@ -103,3 +103,15 @@ def test_try_repo_fails_on_planted_credential_and_passes_clean_files(user_repo: 
     out = passing.stdout + passing.stderr
     assert passing.returncode == 0, out
     assert "Passed" in out and "DS201" not in out, out
+
+
+@pytest.mark.slow
+def test_try_repo_whole_repository_hook(user_repo: Path, pre_commit_env: dict[str, str]) -> None:
+    if subprocess.run(["git", "ls-files", "--error-unmatch", ".pre-commit-hooks.yaml"], cwd=REPO,
+                      capture_output=True).returncode != 0:
+        pytest.skip(".pre-commit-hooks.yaml is not committed; pre-commit try-repo only sees tracked files")
+    done = _try_repo(user_repo, pre_commit_env, "datasec-scan-all", "--files", "app.py")  # names are not passed
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert "settings.py" in out and "DS201" in out and "vendor/third_party.py" not in out, out
+    assert FAKE_KEY not in out, out
