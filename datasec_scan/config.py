@@ -26,6 +26,10 @@ class Limits:
     max_decoded_bytes: int = 1_000_000
     max_decode_layers: int = 8
     max_parse_depth: int = 800  # bracket nesting above which libcst is not asked to parse
+    # Shape pre-checks before libcst parses (datasec_scan/fallback.py); above them a reduced scan runs instead.
+    max_parse_tokens: int = 250_000  # libcst needs ~2 KB per token: bounds memory and time
+    max_expression_chain: int = 1_000  # tokens in one run (`1+1+...`, `a.b.c...`, `not not ...`) between commas
+    max_fallback_ast_tokens: int = 500_000  # CPython ast in the reduced scan; above it, regexes only
     # Archives (wheels, sdists, eggs) read in memory; see datasec_scan/archives.py.
     max_archive_members: int = 20_000
     max_archive_bytes: int = 500_000_000  # total uncompressed bytes read from one archive

@@ -41,6 +41,7 @@ class Report:
     flow: tuple[tuple[Any, str], ...] = ()  # (node or span, message)
     secrets: tuple[str, ...] = ()
     nested_from: str | None = None  # set when found inside a decoded payload
+    fallback: bool = False  # made by a rule's `fallback` hook in a reduced scan (libcst could not parse)
 
 
 class FileContext:
@@ -162,6 +163,25 @@ class Rule(RuleMeta, cst.BatchableCSTVisitor):
     """A CST rule: a libcst batchable visitor over one parsed Python file; it calls `report`."""
 
     kind = "cst"
+    # Reduced scan (datasec_scan/fallback.py) when libcst cannot parse a file: regexes over the raw text,
+    # each a pattern or a (pattern, message) pair. Override `fallback` instead for ast-level checks.
+    fallback_patterns: ClassVar[tuple[Any, ...]] = ()
+
+    @classmethod
+    def fallback(cls, tree: Any, text: str, context: FileContext) -> Iterator["TextMatch"]:
+        """Findings for a file libcst could not parse: `tree` is CPython's `ast.Module`, or None when ast failed too.
+
+        Called only for triggered rules, only when libcst failed or was not asked (limits); the engine
+        marks what it yields `fallback=True` and notes the reduced scan. Default: `fallback_patterns`.
+        """
+        for entry in cls.fallback_patterns:
+            pattern, message = entry if isinstance(entry, tuple) else (entry, f"{cls.name} pattern (reduced scan)")
+            for m in re.finditer(pattern, text):
+                yield TextMatch(m.start(), m.end(), message)
+
+    @classmethod
+    def has_fallback(cls) -> bool:
+        return bool(cls.fallback_patterns) or cls.fallback.__func__ is not Rule.fallback.__func__  # type: ignore[attr-defined]
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
