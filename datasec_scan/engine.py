@@ -33,8 +33,8 @@ def file_kind(path: str) -> str | None:
         return "python"
     if name.endswith(".pth"):
         return "pth"
-    if name.endswith(CONFIG_SUFFIXES) or name.startswith(".env"):
-        return "config"
+    if name.endswith(CONFIG_SUFFIXES) or name.startswith(".env") or name == "entry_points.txt":
+        return "config"  # entry_points.txt: a wheel's/egg's console scripts, INI-shaped
     return None
 
 
@@ -52,9 +52,13 @@ def decode(path: str, data: bytes, kind: str) -> Decoded:
             return Decoded(data.decode("utf-16").replace("\r\n", "\n"))
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data[:8192]:
-        return Decoded(None, (Notification(path, "binary", "file holds NUL bytes; looks binary or compiled, not scanned",
-                                           Level.WARNING),))
+    if b"\x00" in data:
+        if looks_binary(data):
+            return Decoded(None, (Notification(path, "binary", "looks binary or compiled (magic number or control "
+                                               "bytes), not scanned", Level.WARNING),))
+        notes.append(Notification(path, "nul-bytes", f"file holds {data.count(0):,} NUL byte(s) (Python refuses to run "
+                                  "it as is); scanned with them removed"))
+        data = data.replace(b"\x00", b"")
     encoding = "utf-8"
     if kind in ("python", "pth"):
         try:
@@ -67,10 +71,23 @@ def decode(path: str, data: bytes, kind: str) -> Decoded:
         encoding = "utf-8"
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+    except (UnicodeError, LookupError, ValueError, TypeError) as exc:
         text = data.decode("utf-8", errors="replace")
         notes.append(Notification(path, "encoding", f"not valid {encoding} ({exc}); undecodable bytes replaced"))
     return Decoded(text, tuple(notes))
+
+
+_BINARY_MAGIC = (b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe",
+                 b"PK\x03\x04", b"\x1f\x8b", b"\xfd7zXZ", b"BZh", b"\x00asm", b"!<arch>")
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
+
+
+def looks_binary(data: bytes) -> bool:
+    """Compiled or binary content (ELF/PE/Mach-O/archive magic, a .pyc header, or >10% control bytes)."""
+    head = data[:8192]
+    if head.startswith(_BINARY_MAGIC) or (head[2:4] == b"\r\n" and b"\x00" in head[4:16]):
+        return True
+    return len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) // 10
 
 
 def python_view(text: str, kind: str) -> str:

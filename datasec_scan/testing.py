@@ -117,7 +117,12 @@ def check_example(rule: type[RuleMeta], example: Example, must_report: bool, rul
     """None when the example behaves as declared, else a message saying what went wrong."""
     ruleset = rules or RuleSet((rule,), ())
     code = textwrap.dedent(example.code)
-    hits = [f for f in findings_for(example.path, code, ruleset) if f.rule == rule.code]
+    if rule.kind == "archive":  # the example is an archive written as txtar text; its path names the archive
+        from .archives import example_findings
+
+        hits = [f for f in example_findings(example.path, code, ruleset) if f.rule == rule.code]
+    else:
+        hits = [f for f in findings_for(example.path, code, ruleset) if f.rule == rule.code]
     if must_report and not hits:
         return f"{rule.code} reported nothing on INVALID example:\n{code}"
     if not must_report and hits:
