@@ -22,10 +22,12 @@ CODE_PATTERN = re.compile(r"^DS[1-9]\d{2}$")
 
 @dataclass(frozen=True)
 class Example:
-    """A code example for a rule; `path` lets an example pretend to be `setup.py`, `x.pth`, `.env`."""
+    """A code example for a rule; `path` lets an example pretend to be `setup.py`, `x.pth`, `.env`;
+    `egress_allow` scans it as if `[tool.datasec-scan.egress] allow` listed those destinations."""
 
     code: str
     path: str = "example.py"
+    egress_allow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

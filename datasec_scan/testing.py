@@ -122,7 +122,8 @@ def check_example(rule: type[RuleMeta], example: Example, must_report: bool, rul
 
         hits = [f for f in example_findings(example.path, code, ruleset) if f.rule == rule.code]
     else:
-        hits = [f for f in findings_for(example.path, code, ruleset) if f.rule == rule.code]
+        config = Config(egress_allow=example.egress_allow) if example.egress_allow else None
+        hits = [f for f in findings_for(example.path, code, ruleset, config) if f.rule == rule.code]
     if must_report and not hits:
         return f"{rule.code} reported nothing on INVALID example:\n{code}"
     if not must_report and hits:
