@@ -40,10 +40,15 @@ class InlineIgnore:
     problem: str = ""
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as Python (and the engine) count them: only CR, LF and CRLF end a line, not FF or U+2028."""
+    return text.split("\n")
+
+
 def _comments_python(text: str) -> list[tuple[int, str, bool]] | None:
     """(line, comment text, stands alone on its line) for each comment; None when tokenize fails."""
     found = []
-    lines = text.splitlines()
+    lines = _lines(text)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:
@@ -58,7 +63,7 @@ def _comments_python(text: str) -> list[tuple[int, str, bool]] | None:
 def _comments_lines(text: str) -> list[tuple[int, str, bool]]:
     """Comments found line by line (config files, or Python that does not tokenize)."""
     found = []
-    for row, line in enumerate(text.splitlines(), start=1):
+    for row, line in enumerate(_lines(text), start=1):
         m = _COMMENT.search(line)
         if m:
             found.append((row, line[m.start():], not line[:m.start()].strip()))
@@ -109,11 +114,12 @@ def parse_ignores(text: str, kind: str) -> list[InlineIgnore]:
     """Every `# datasec: ignore` comment of a file with the statement lines it covers."""
     if not PRESCREEN.search(text):
         return []
+    text = re.sub(r"\r\n?", "\n", text)  # line numbers as the engine counts them
     comments = _comments_python(text) if kind == "python" else None
     spans = statement_spans(text) if comments is not None else None
     if comments is None:
         comments = _comments_lines(text)
-    lines = text.splitlines()
+    lines = _lines(text)
     found = []
     for row, comment, alone in comments:
         m = _COMMENT.search(comment)

