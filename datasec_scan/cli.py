@@ -76,9 +76,12 @@ def main() -> None:
 @click.option("--since", metavar="REF", help="Only report findings on lines changed since this git ref "
               "(untracked files count as wholly changed).")
 @click.option("--no-inline-ignores", is_flag=True, help="Disregard `# datasec: ignore[...]` comments.")
+@click.option("--isolated", is_flag=True, help="Read no configuration file (for vetting code you do not trust: "
+              "its pyproject.toml could exclude or ignore anything).")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
          select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None,
-         baseline_file: Path | None = None, since: str | None = None, no_inline_ignores: bool = False) -> None:
+         baseline_file: Path | None = None, since: str | None = None, no_inline_ignores: bool = False,
+         isolated: bool = False) -> None:
     """Scan files and folders (default: the current folder)."""
     from .discover import discover
     from .model import ScanResult, Severity
@@ -86,7 +89,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     from .scheduler import collect, open_cache, scan_targets
 
     targets_in = list(paths) or [Path(".")]
-    config = load_config(targets_in, config_file)
+    if isolated and config_file is not None:
+        raise _fail("--isolated and --config exclude each other")
+    config = load_config(targets_in, config_file) if not isolated else load_config([], None)
     if no_inline_ignores:
         from dataclasses import replace
 

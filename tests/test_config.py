@@ -192,3 +192,13 @@ def test_config_command_defaults_outside_a_project(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "(defaults)" in result.output
     assert tomllib.loads(result.output)["tool"]["datasec-scan"]["fail-on"] == "high"
     assert render(Config()) == render(Config())
+
+
+def test_isolated_reads_no_configuration(tmp_path: Path) -> None:
+    """Vetting a package: its own pyproject.toml must not be able to switch the scanner off."""
+    _project(tmp_path, 'exclude = ["*"]\nignore = ["DS"]')
+    (tmp_path / "evil.py").write_text(LINE)
+    assert _paths(run(tmp_path, "scan", "--no-cache", "--format", "json")) == set()
+    assert _paths(run(tmp_path, "scan", "--no-cache", "--format", "json", "--isolated")) == {"evil.py"}
+    both = run(tmp_path, "scan", "--isolated", "--config", "pyproject.toml")
+    assert both.exit_code == 2
