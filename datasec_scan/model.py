@@ -138,6 +138,8 @@ class ScanResult:
     rules: tuple[RuleInfo, ...]
     tool_version: str
     notifications: tuple[Notification, ...] = field(default=())
+    # (display path, package) for files of installed distributions; archive members group by their archive.
+    packages: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def findings(self) -> tuple[Finding, ...]:
