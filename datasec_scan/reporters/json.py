@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..model import Finding, Notification, ScanResult
+from ..packages import package_verdicts
 
 SCHEMA_VERSION = 1
 
@@ -46,6 +47,7 @@ def to_dict(result: ScanResult) -> dict:
         "findings": [finding_dict(f) for f in findings],
         "notifications": [notification_dict(n) for n in result.all_notifications],
         "rules": sorted({f.rule for f in findings}),
+        "packages": [v.as_dict() for v in package_verdicts(result)],  # per archive / installed distribution
     }
 
 
