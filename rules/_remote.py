@@ -212,13 +212,17 @@ class Analyzer:
     def _classify_call(self, call: cst.Call) -> tuple[str, ...]:
         qualified = self.call_names(call)
         found: list[str] = []
-        if any_match(qualified, NETWORK_CALLS):
+        # A method called on a fetched response is still fetched data: `urlopen(u).read()`, `r.content.decode()`.
+        results = {q.split("()", 1)[0] for q in qualified if "()" in q}
+        if any_match(qualified, NETWORK_CALLS) or any_match(results, NETWORK_CALLS):
             found.append(NETWORK)
         if any_match(qualified, LISTENER_CALLS):
             found.append(LISTENER)
         elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SOCKET_METHODS:
             receiver = self.names.qualified_names(call.func.value)
-            found.append(LISTENER if any(fnmatch.fnmatchcase(r, "*.accept()[[]0[]]*") for r in receiver) else SOCKET)
+            server_side = any(fnmatch.fnmatchcase(r, "*.accept()[[]0[]]*") for r in receiver) or (
+                isinstance(call.func.value, cst.Attribute) and self._handler_input(call.func.value))
+            found.append(LISTENER if server_side else SOCKET)
         elif any_match(qualified, SOCKET_CALLS) and not any(q.endswith((".send", ".sendall", ".connect", ".close"))
                                                           for q in qualified):
             found.append(SOCKET)
@@ -355,10 +359,20 @@ class Analyzer:
                     best, size = node, len(node.value)
 
         expr.visit(_Find())
-        if size < 0 and isinstance(expr, cst.Name):
-            value = self.names.single_value(expr.value)
-            if value is not None:
-                return self.payload_literal(value)
+        if size < 0:
+            names: list[cst.Name] = []
+
+            class _Names(cst.CSTVisitor):
+                def visit_Name(self, node: cst.Name) -> None:
+                    names.append(node)
+
+            expr.visit(_Names())
+            for name in names:  # `exec(base64.b64decode(STAGE))`: the literal is where STAGE is assigned
+                value = self.names.single_value(name.value)
+                if value is not None and value is not expr:
+                    found = self.payload_literal(value)
+                    if isinstance(found, cst.SimpleString):
+                        return found
         return best
 
     def note_once(self, kind: str, message: str) -> None:

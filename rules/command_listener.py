@@ -77,6 +77,7 @@ class CommandListener(Rule):
         self._connects = 0
         self._pending: list[tuple[cst.Call, str, cst.BaseExpression | None, bool]] = []
         self._accepts: list[cst.Call] = []
+        self._inner: set[int] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         an = Analyzer.of(self.context)
@@ -99,9 +100,15 @@ class CommandListener(Rule):
         if method == "accept":
             self._accepts.append(node)
         in_handler = bool(self._handlers) and self._handlers[-1]
+        if id(node) in self._inner:
+            return
         sink = an.exec_sink(node)
         if sink is not None:
-            self._pending.append((node, sink[1].replace("builtins.", ""), sink[2], in_handler))
+            arg = sink[2]
+            while isinstance(arg, cst.Call) and an.exec_sink(arg) is not None:  # exec(marshal.loads(x)): one finding
+                self._inner.add(id(arg))
+                arg = an.exec_sink(arg)[2]  # type: ignore[index]
+            self._pending.append((node, sink[1].replace("builtins.", ""), arg, in_handler))
             return
         spawn = an.spawn(node)
         if spawn is not None:
@@ -116,10 +123,12 @@ class CommandListener(Rule):
         an = Analyzer.of(self.context)
         server = bool(self._binds or self._accepts)
         loopback = bool(self._binds) and all(host is not None and host.startswith(_LOOPBACK) for _, host in self._binds)
+        wired = False
         for call, sink, arg, in_handler in self._pending:
-            if arg is None:  # dup2/stdin wiring of an accepted connection
-                if not self._accepts:
+            if arg is None:  # dup2/stdin wiring of an accepted connection: one finding is enough
+                if not self._accepts or wired:
                     continue
+                wired = True
                 what, source_steps = sink, ((self._accepts[0], "accepts a connection"),)
             else:
                 sources = an.sources(arg)
@@ -132,7 +141,8 @@ class CommandListener(Rule):
                     continue
                 what, source_steps = f"{sink} of what the server received", src.steps
             severity = Severity.HIGH if loopback else Severity.CRITICAL
-            where = f" (bound to {self._binds[0][1]})" if self._binds and self._binds[0][1] else ""
-            bind_step = ((self._binds[0][0], "listens"),) if self._binds else ()
+            bound = self._binds and not in_handler
+            where = f" (bound to {self._binds[0][1] or 'all interfaces'})" if bound else ""
+            bind_step = ((self._binds[0][0], "listens"),) if bound else ()
             self.report(call, f"command listener: {what}{where}", severity=severity, confidence=Confidence.HIGH,
                         flow=bind_step + tuple(source_steps) + ((call, f"sink: {sink}"),))

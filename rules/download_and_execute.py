@@ -152,7 +152,8 @@ class DownloadAndExecute(Rule):
             sources = an.sources(data)
             if not ({NETWORK, SOCKET} & set(sources)):
                 return
-            dest = self._write_target(node.func.value, an)
+            dest = (node.func.value if node.func.attr.value in ("write_bytes", "write_text")
+                    else self._write_target(node.func.value, an))
             if dest is not None:
                 scope.downloads.append((node, self._keys(dest), code_of(dest, 40)))
 
@@ -172,8 +173,13 @@ class DownloadAndExecute(Rule):
         an = Analyzer.of(self.context)
         args = positional(call)
         first = args[0] if args else keyword(call, "args")
+        if first is None:
+            return frozenset()
+        own = self._keys(first)
         if isinstance(first, cst.Name):
             first = an.names.single_value(first.value) or first
+            if not isinstance(first, (cst.List, cst.Tuple)):
+                return own | self._keys(first)
         if isinstance(first, (cst.List, cst.Tuple)) and first.elements:
             keys = set(self._keys(first.elements[0].value))
             program = fold_str(first.elements[0].value, an.names) or ""

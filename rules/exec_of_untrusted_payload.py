@@ -7,8 +7,8 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
-from ._remote import (DECODED, ENV, FILE, LABEL_TEXT, NETWORK, SOCKET, USER, Analyzer, code_of, python_payload,
-                      snippet)
+from ._remote import (DECODED, ENV, FILE, LABEL_TEXT, NETWORK, SOCKET, USER, Analyzer, code_of, keyword, positional,
+                      python_payload, snippet)
 
 _SEVERITY = {NETWORK: Severity.CRITICAL, SOCKET: Severity.CRITICAL, DECODED: Severity.HIGH, ENV: Severity.MEDIUM,
              FILE: Severity.LOW, USER: Severity.LOW}
@@ -24,7 +24,9 @@ class ExecOfUntrustedPayload(Rule):
     ## What it does
     Finds `exec`, `eval`, `compile`, `runpy.run_path`, `types.FunctionType`, `pickle.loads`,
     `marshal.loads`, `dill`/`cloudpickle`/`joblib` loads and `yaml.load` with an unsafe loader,
-    and asks where their argument comes from. The severity follows that provenance:
+    and asks where their argument comes from; also shell and process spawners whose command is
+    fetched from the network (critical) or decoded from a hidden literal (high). (Commands read
+    from a socket are DS102/DS103, request data DS109.) The severity follows that provenance:
 
     - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
       socket or a DNS TXT record: **critical**;
@@ -70,7 +72,8 @@ class ExecOfUntrustedPayload(Rule):
     cwe = (94, 502, 506)
     attack = ("T1059.006", "T1027", "T1105")
     triggers = ("exec", "eval", "compile", "loads", "load(", "load_all", "FunctionType", "run_path", "runsource",
-                "Unpickler", "getattr", "__import__", "import_module", "globals", "\\x", "chr(", "b64decode")
+                "Unpickler", "getattr", "__import__", "import_module", "globals", "\\x", "chr(", "b64decode", "system",
+                "popen", "subprocess", "spawn")
     VALID = (
         "exec('x = 1 + 1')\n",
         "import ast\nvalue = ast.literal_eval(text)\n",
@@ -96,6 +99,7 @@ class ExecOfUntrustedPayload(Rule):
         an = Analyzer.of(self.context)
         sink = an.exec_sink(node)
         if sink is None:
+            self._check_spawn(node, an)
             return
         kind, qualified, arg = sink
         # exec(compile(src)), types.FunctionType(marshal.loads(b)): one finding, at the outer call, about the inner data.
@@ -109,6 +113,35 @@ class ExecOfUntrustedPayload(Rule):
                 qualified = f"{qualified}({inner[1]})"
             arg = inner[2]
         self._check(node, kind, qualified, arg, an)
+
+    def _check_spawn(self, node: cst.Call, an: Analyzer) -> None:
+        """A shell or program whose command line is fetched from the network or decoded from a hidden literal."""
+        spawn = an.spawn(node)
+        if spawn is None:
+            return
+        args = positional(node)
+        command = args[0] if args else keyword(node, "args") or keyword(node, "cmd") or keyword(node, "command")
+        if command is None:
+            return
+        sources = an.sources(command)
+        peeled = an.decoded(command)
+        hidden = peeled is not None and bool(set(peeled.layers) - _HIDING - {"escapes"})
+        if NETWORK in sources:
+            label, severity, confidence = NETWORK, Severity.CRITICAL, Confidence.HIGH
+            message = f"{spawn[1]} runs a command {LABEL_TEXT[NETWORK]}"
+        elif hidden or DECODED in sources:
+            label, severity, confidence = DECODED, Severity.HIGH, Confidence.HIGH
+            text = peeled.text if peeled is not None else None
+            shown, secrets = snippet(text) if text else ("", ())
+            message = f"{spawn[1]} runs a command hidden by {peeled.how if peeled else 'encoding'}" + (
+                f": `{shown}`" if shown else "")
+            self.report(node, message, severity=severity, confidence=confidence, secrets=secrets,
+                        flow=((an.payload_literal(command), "hidden command"), (node, f"sink: {spawn[1]}")))
+            return
+        else:
+            return
+        self.report(node, message, severity=severity, confidence=confidence,
+                    flow=sources[label].steps + ((node, f"sink: {spawn[1]}"),))
 
     def _check(self, node: cst.Call, kind: str, qualified: str, arg: cst.BaseExpression, an: Analyzer) -> None:
         sink = qualified.replace("builtins.", "")

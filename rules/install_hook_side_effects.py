@@ -192,6 +192,7 @@ class InstallHookSideEffects(Rule):
             return  # `git describe` for a version, a compiler or cmake for an extension: what builds do
         danger = command and (match_command(command, DOWNLOAD_EXEC_COMMANDS) or match_command(
             command, REVERSE_SHELL_COMMANDS))
+        hidden = kind == "process" and any({DECODED, NETWORK, SOCKET} & set(an.sources(a.value)) for a in node.args)
         shown = f": `{short(command, 50)}`" if command else ""
         if self._kind == "customize":
             where, severity = f"{self.context.filename} (runs at every interpreter start)", Severity.HIGH
@@ -209,7 +210,8 @@ class InstallHookSideEffects(Rule):
             severity = Severity.MEDIUM if kind == "process" else Severity.HIGH
         if danger:
             severity = Severity.CRITICAL
-        elif kind == "exec":
+        elif kind == "exec" or hidden:
+            shown += " (command decoded or fetched at run time)" if hidden else ""
             severity = max(severity, Severity.HIGH)
         confidence = Confidence.HIGH if severity >= Severity.HIGH else Confidence.MEDIUM
         label = {"network": "network access", "process": "process spawned", "exec": "code execution"}[kind]

@@ -159,7 +159,9 @@ class Persistence(Rule):
             severity, confidence = Severity.CRITICAL, Confidence.HIGH
         elif "*" not in path:
             confidence = Confidence.HIGH
-        self.report(node, f"{how} {_WHAT[kind]} (`{short(path, 60)}`): code placed there runs again later",
+        effect = ("whoever holds the key can log in" if kind == "ssh_keys"
+                  else "code placed there runs again later")
+        self.report(node, f"{how} {_WHAT[kind]} (`{short(path, 60)}`): {effect}",
                     severity=severity, confidence=confidence)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -183,9 +185,6 @@ class Persistence(Rule):
                 if not mode or not any(c in mode for c in "wax+"):
                     return
             receiver = node.func.value
-            if not any(q.startswith("pathlib.") for q in an.names.qualified_names(receiver)) and not isinstance(
-                    receiver, (cst.BinaryOperation, cst.Call)):
-                return
             path = self.fold_path(receiver)
             self._report_write(node, path, args[0] if args and node.func.attr.value.startswith("write") else None,
                                "writes")

@@ -108,7 +108,7 @@ class PthCodeExecution(Rule):
             s.visit(_Calls())
         marks = [m for m in _DANGER_TEXT if m in text]
         if reasons or marks:
-            what = ", ".join(dict.fromkeys(reasons + marks))
+            what = ", ".join(dict.fromkeys(reasons or marks))
             self.report(node, f".pth line runs code at every interpreter start ({what}): `{short(text, 70)}`",
                         severity=Severity.HIGH, confidence=Confidence.HIGH)
         elif other:

