@@ -13,6 +13,7 @@ from typing import Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from . import fallback
 from .config import Config
 from .model import FileResult, Finding, FlowStep, Level, Location, Notification
 from .plugins import RuleSet
@@ -112,7 +113,7 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]  # as Python counts lines
 
     def position(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self.starts, offset)
@@ -178,19 +179,25 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
                  and r.triggered_by(source)]
     module = None
     if cst_rules and source.strip():
-        if _too_deep(source, config.limits.max_parse_depth):
-            notes.append(Notification(path, "too-deep", f"brackets nest deeper than limits.max-parse-depth "
-                                      f"({config.limits.max_parse_depth}); Python rules skipped, text rules ran"))
-        else:
+        # libcst is recursive: shapes it cannot take (or takes quadratic time or crashes on) get the reduced scan
+        reason = (("too-deep", f"brackets nest deeper than limits.max-parse-depth ({config.limits.max_parse_depth})")
+                  if _too_deep(source, config.limits.max_parse_depth) else fallback.obstacle(source, config.limits))
+        if reason is None:
             try:
                 module = cst.parse_module(source)
-            except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+            except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                notes.append(Notification(path, "parse-error", f"cannot parse as Python: {first}; "
-                                          "Python rules skipped, text rules ran", Level.WARNING))
-            if module is not None:
-                context.module = module
-                notes += _run_cst_rules(context, cst_rules)
+                reason = ("parse-error", f"cannot parse as Python with libcst ({first})")
+        if module is not None:
+            context.module = module
+            problems = _run_cst_rules(context, cst_rules)
+            if any(n.kind == "too-deep" for n in problems):
+                problems = [n for n in problems if n.kind != "too-deep"]
+                module = context.module = None
+                reason = ("too-deep", "syntax tree too deep for libcst to visit")
+            notes += problems
+        if reason is not None:
+            notes += fallback.run(context, cst_rules, source, reason, config.limits)
     notes += [Notification(path, k, m) for k, m in context.notes]
     return context.reports, notes, module
 
@@ -248,6 +255,7 @@ def to_findings(path: str, text: str, reports: list[Report], module: cst.Module 
             severity=r.severity or rule.severity, confidence=r.confidence or rule.confidence,
             message=inert(redact_all(r.message, secrets)), location=Location(path, l1, c1, l2, c2),
             snippet=snippet, flow=flow, secret_hashes=tuple(sorted({secret_hash(s) for s in secrets})),
+            fallback=r.fallback,
         )
         key = (finding.rule, l1, c1, finding.message)
         if key not in found or found[key].severity < finding.severity:
@@ -256,7 +264,16 @@ def to_findings(path: str, text: str, reports: list[Report], module: cst.Module 
 
 
 def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
-    """The per-file scan: a pure function of (path, bytes, rules, config)."""
+    """The per-file scan: a pure function of (path, bytes, rules, config); never raises (a failure is a notification)."""
+    try:
+        return _scan_file(path, data, rules, config)
+    except (Exception, RecursionError, MemoryError) as exc:  # last resort: one hostile file must not end the scan
+        return FileResult(path, notifications=(Notification(
+            path, "internal-error", f"scan failed: {type(exc).__name__}: {str(exc)[:200]}; file not scanned",
+            Level.ERROR),))
+
+
+def _scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
     kind = file_kind(path)
     if kind is None:
         return FileResult(path)

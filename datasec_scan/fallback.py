@@ -41,7 +41,6 @@ _TOKEN = re.compile(
     r"""|(?P<c>\#[^\r\n]*)|(?P<cont>\\\r?\n)|(?P<nl>\r\n?|\n)|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<sep>[,;])"""
     r"""|(?P<w>\w+)|(?P<op>[-+*/%@&|^~<>!=:.]+)"""
 )
-_LONG_LINE = re.compile(r"[^\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def measure(text: str, stop_after: int = 0) -> Shape:
         if stop_after and tokens >= stop_after:
             complete = False
             break
-    line = max((m.end() - m.start() for m in _LONG_LINE.finditer(text)), default=0) if text else 0
+    line = max(map(len, text.splitlines()), default=0)
     return Shape(tokens, longest, line, complete)
 
 
