@@ -78,11 +78,15 @@ def main() -> None:
 @click.option("--no-inline-ignores", is_flag=True, help="Disregard `# datasec: ignore[...]` comments.")
 @click.option("--isolated", is_flag=True, help="Read no configuration file (for vetting code you do not trust: "
               "its pyproject.toml could exclude or ignore anything).")
+@click.option("--installed", is_flag=True, help="Scan installed distributions instead of paths: PATHS are "
+              "distribution names (default: all, plus .pth files no distribution owns), read via their RECORD.")
+@click.option("--python", "python", metavar="PATH", help="With --installed: the interpreter whose site-packages to "
+              "scan (it is only asked for its paths, with -I -S; nothing installed is imported).")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
          select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None,
          baseline_file: Path | None = None, since: str | None = None, no_inline_ignores: bool = False,
-         isolated: bool = False) -> None:
-    """Scan files and folders (default: the current folder)."""
+         isolated: bool = False, installed: bool = False, python: str | None = None) -> None:
+    """Scan files and folders (default: the current folder), wheels/sdists/eggs, or installed distributions."""
     from .discover import discover
     from .model import ScanResult, Severity
     from .reporters import render
@@ -105,7 +109,16 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         changes = workflow.changed_since(since, root) if since is not None else None
     except workflow.WorkflowError as exc:
         raise _fail(str(exc)) from None
-    targets, notes = discover(targets_in, root, (), config.respect_gitignore, limits=config.limits)
+    packages: tuple[tuple[str, str], ...] = ()
+    if installed or python is not None:  # an environment's distributions (RECORD files, .pth), not paths
+        from .packages import PackagesError, installed_targets
+
+        try:
+            targets, notes, packages = installed_targets([str(p) for p in paths], python)
+        except PackagesError as exc:
+            raise _fail(str(exc)) from None
+    else:
+        targets, notes = discover(targets_in, root, (), config.respect_gitignore, limits=config.limits)
     targets = workflow.without_excluded(targets, config, root)  # gitignore-style, relative to the config
     if changes is not None:
         targets = workflow.only_changed_targets(targets, changes, root)
@@ -115,7 +128,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     if cache is not None:
         cache.prune()
     files = workflow.finish(files, config, root, changes, baseline, baseline_file)
-    result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes))
+    result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes),
+                        packages=packages)
     colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     report = render(result, fmt, colour=colour)
     if output is not None:
@@ -154,6 +168,66 @@ def explain(code: str) -> None:
     click.echo(f"category: {info.category.value}   severity: {info.severity.label}   confidence: "
                f"{info.confidence.label}   {cwe}   pack: {info.pack}   status: {info.status}\n")
     click.echo(info.doc)
+
+
+@main.command("fetch-scan")
+@click.argument("specs", nargs=-1, required=True, metavar="NAME[==VERSION]...")
+@click.option("--index-url", help="Package index, simple API root (e.g. https://pypi.org/simple) [default: "
+              "$PIP_INDEX_URL, pip's global.index-url, else PyPI]; its /pypi/NAME/json API is tried first.")
+@click.option("--wheels", type=click.Choice(["best", "all", "pure", "none"]), default="best", show_default=True,
+              help="Wheels to fetch besides the sdist: best = the pure wheel, else one for this platform.")
+@click.option("--download-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the downloaded archives here [default: a temporary folder, removed afterwards].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 when a finding is at or above this severity.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Read configuration from this file [default: the nearest pyproject.toml of the current folder].")
+@click.option("--isolated", is_flag=True, help="Read no configuration file.")
+@click.option("--select", multiple=True, help="Only these rule codes or prefixes (repeatable).")
+@click.option("--ignore", multiple=True, help="Skip these rule codes or prefixes (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: all cores).")
+@click.pass_context
+def fetch_scan(ctx: click.Context, specs: tuple[str, ...], index_url: str | None, wheels: str,
+               download_dir: Path | None, fmt: str, output: Path | None, fail_on: str | None,
+               config_file: Path | None, isolated: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+               jobs: int) -> None:
+    """Fetch releases' sdist and wheels from the package index and scan them, without pip, install or build.
+
+    Reads the index's JSON API (or the PEP 691/503 simple API), checks each file's published sha256,
+    and scans the archives in memory like `scan` does. Never runs `pip download`, which would run the
+    sdist's build backend.
+    """
+    import tempfile
+
+    from .config import ConfigError, find_pyproject
+    from .packages import PackagesError, configured_index_url, fetch
+
+    index = configured_index_url(index_url)
+    if config_file is None and not isolated:
+        try:
+            config_file = find_pyproject(Path.cwd())
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+    output = output.absolute() if output is not None else None
+    config_file = config_file.absolute() if config_file is not None else None
+    with tempfile.TemporaryDirectory(prefix="datasec-fetch-") as tmp:
+        folder = (download_dir or Path(tmp)).absolute()
+        folder.mkdir(parents=True, exist_ok=True)
+        archives: list[Path] = []
+        for spec in specs:
+            try:
+                archives += fetch(spec, index, folder, wheels, say=lambda s: click.echo(s, err=True))[2]
+            except PackagesError as exc:
+                raise _fail(str(exc)) from None
+        here = Path.cwd()
+        os.chdir(folder)  # findings then read `name-1.0.tar.gz!/...`
+        try:
+            ctx.invoke(scan, paths=tuple(Path(p.name) for p in archives), fmt=fmt, output=output, fail_on=fail_on,
+                       config_file=config_file, select=select, ignore=ignore, jobs=jobs, isolated=isolated)
+        finally:
+            os.chdir(here)
 
 
 from .workflow import baseline_group, config_command  # noqa: E402  (workflow commands: config, baseline)
