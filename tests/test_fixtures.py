@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from datasec_scan.config import load_file
 from datasec_scan.engine import file_kind
 from datasec_scan.plugins import discover
 from datasec_scan.testing import check_fixture, parse_annotations
@@ -24,7 +25,9 @@ def _fixture_files() -> list[Path]:
 
 @pytest.mark.parametrize("path", _fixture_files(), ids=lambda p: p.relative_to(FIXTURES).as_posix())
 def test_fixture(path: Path) -> None:
-    report = check_fixture(path, discover(), display=path.relative_to(FIXTURES).as_posix())
+    local = path.parent / "pyproject.toml"  # a fixture folder may carry its own [tool.datasec-scan] config
+    config = load_file(local) if path.parent != FIXTURES and local.is_file() else None
+    report = check_fixture(path, discover(), config, display=path.relative_to(FIXTURES).as_posix())
     assert report.ok, report.explain()
 
 

@@ -175,6 +175,8 @@ class _Collector(cst.CSTVisitor):
         self.methods: dict[tuple[int, str], list[_Scope]] = {}  # (id(class), name) -> methods
         self.class_defs: dict[str, list[cst.ClassDef]] = {}
         self.calls: list[tuple[cst.Call, _Scope]] = []
+        self.values: dict[tuple, list[cst.BaseExpression]] = {}  # exact assignments: (scope, name) or field key
+        self.inexact: set[tuple] = set()
 
     @property
     def scope(self) -> _Scope:
@@ -235,20 +237,23 @@ class _Collector(cst.CSTVisitor):
         self.scope.globals |= {n.name.value for n in node.names}
 
     # bindings
-    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression, at: cst.CSTNode, how: str) -> None:
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression, at: cst.CSTNode, how: str,
+             exact: bool = True) -> None:
         s = self.scope
+        exact = exact and how == "assigned to"
         if isinstance(target, cst.Name):
             s.locals.add(target.value)
             s.bindings.append((target.value, value, target, f"{how} `{target.value}`"))
+            self._value((s.index, target.value), value, exact)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elements) and not any(
                     isinstance(e, cst.StarredElement) for e in value.elements):
                 for t, v in zip(elements, value.elements):
-                    self.bind(t, v.value, at, how)
+                    self.bind(t, v.value, at, how, exact)
             else:
                 for t in elements:
-                    self.bind(t, value, at, how)
+                    self.bind(t, value, at, how, False)
         elif isinstance(target, cst.StarredElement):
             self.bind(target.value, value, at, how)
         elif isinstance(target, (cst.Subscript, cst.Attribute)):
@@ -256,9 +261,25 @@ class _Collector(cst.CSTVisitor):
             if root is not None:
                 shown = f"self.{root[6:]}" if root.startswith("field:") else root
                 store = "stored into" if isinstance(target, cst.Subscript) else "stored as an attribute of"
-                if isinstance(target, cst.Attribute) and root.startswith("field:") and target.value is not None:
+                if isinstance(target, cst.Attribute) and root.startswith("field:") and isinstance(
+                        target.value, cst.Name):
                     store = "assigned to"
+                    cls = self._class()
+                    self._value(("field", id(cls) if cls is not None else 0, root[6:]), value,
+                                exact and how == "assigned to")
                 s.bindings.append((root, value, target, f"{store} `{shown}`"))
+
+    def _value(self, key: tuple, value: cst.BaseExpression, exact: bool) -> None:
+        if exact:
+            self.values.setdefault(key, []).append(value)
+        else:
+            self.inexact.add(key)
+
+    def _class(self) -> cst.ClassDef | None:
+        s: _Scope | None = self.scope
+        while s is not None and not s.is_method:
+            s = s.parent
+        return s.cls if s is not None else None
 
     def root(self, expr: cst.BaseExpression) -> str | None:
         """The variable a store into `expr` changes: `d` for `d[k]`, `d.x`, `d[k][j]`; `self.attr` as a field."""
@@ -641,6 +662,49 @@ class FlowAnalysis:
             found = self.names.call_names(call)
             self._call_names[text] = found
         return found
+
+    def values_of(self, expr: cst.BaseExpression, depth: int = 0) -> tuple[cst.BaseExpression, ...]:
+        """What a variable (`x` or `self.x`) may hold: its plain assignments in its scope, or for a parameter
+        its default and what the module's call sites pass. Empty when any binding is not a plain assignment
+        (loop target, unpacking, augmented assignment) or nothing is known."""
+        c = self._collected
+        scope = c.scope_of.get(id(expr), c.scopes[0])
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            solver_scope = scope
+            while solver_scope is not None and not solver_scope.is_method:
+                solver_scope = solver_scope.parent
+            if solver_scope is None or not solver_scope.params or solver_scope.params[0][0] != expr.value.value:
+                return ()
+            assert solver_scope.cls is not None
+            key: tuple = ("field", id(solver_scope.cls), expr.attr.value)
+            return () if key in c.inexact else tuple(c.values.get(key, ()))
+        if not isinstance(expr, cst.Name):
+            return ()
+        name = expr.value
+        owner = scope
+        if name not in scope.globals:
+            cur: _Scope | None = scope
+            while cur is not None and name not in cur.locals:
+                cur = cur.parent
+            owner = cur or c.scopes[0]
+        else:
+            owner = c.scopes[0]
+        key = (owner.index, name)
+        if key in c.inexact:
+            return ()
+        params = dict(owner.params)
+        if name in params:
+            found: list[cst.BaseExpression] = []
+            if params[name].default is not None:
+                found.append(params[name].default)  # type: ignore[arg-type]
+            if depth < 2:
+                for call, caller, skip in self._call_sites(owner)[:MAX_CALL_SITES]:
+                    arg = self._argument(call, owner, name, skip)
+                    if arg is None:
+                        continue
+                    found.append(arg)
+            return tuple(found) + tuple(c.values.get(key, ()))
+        return tuple(c.values.get(key, ()))
 
     def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         """The function (or method) a node is in; None at module level."""

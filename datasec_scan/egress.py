@@ -1,0 +1,260 @@
+"""The egress inventory: every outbound point of a tree, its destination and the data reaching it."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+ENTRY_POINT_GROUP = "datasec_scan.egress"
+# Files without any of these substrings cannot hold an outbound call a collector knows; they are not parsed.
+_PRESCREEN = ("requests", "http", "urllib", "socket", "smtp", "ftp", "paramiko", "dns", "curl", "wget", "boto",
+              "webhook", "Webhook", "telebot", "telegram", "urlopen", "aiohttp", "subprocess", "os.system",
+              "sendall", "connect", "sftp", "scp", "google.cloud")
+
+
+@dataclass(frozen=True)
+class EgressSite:
+    """What a collector reports for one outbound call, before positions are known."""
+
+    node: cst.CSTNode
+    library: str
+    method: str
+    kind: str  # http, socket, dns, mail, ftp, ssh, process, webhook, cloud
+    host: str | None
+    scheme: str | None = None
+    port: int | None = None
+    depends_on: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # source categories reaching the call's data
+    risk: str | None = None
+
+
+@dataclass(frozen=True)
+class EgressPoint:
+    path: str
+    line: int
+    library: str
+    method: str
+    kind: str
+    destination: str  # "https://api.example.com", "203.0.113.5:4444" or "dynamic (depends on url)"
+    host: str | None
+    scheme: str | None
+    port: int | None
+    depends_on: tuple[str, ...]
+    sources: tuple[str, ...]
+    risk: str | None
+    allowed: bool | None  # None when no allow list is configured or the host is dynamic
+
+
+@dataclass(frozen=True)
+class Inventory:
+    root: str
+    points: tuple[EgressPoint, ...]
+    allow: tuple[str, ...] = ()
+    files_scanned: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def outside_allow(self) -> tuple[EgressPoint, ...]:
+        return tuple(p for p in self.points if p.allowed is False)
+
+    def groups(self) -> list[tuple[str, list[EgressPoint]]]:
+        by: dict[str, list[EgressPoint]] = defaultdict(list)
+        for p in self.points:
+            by[_group_key(p)].append(p)
+        return sorted(by.items(), key=lambda kv: (kv[0].startswith("dynamic"), kv[0]))
+
+
+def _group_key(p: EgressPoint) -> str:
+    if p.host is None:
+        return "dynamic"
+    return p.host + (f":{p.port}" if p.port else "")
+
+
+def host_allowed(host: str, allow: Iterable[str]) -> bool:
+    """Whether a host is disclosed: exact names (case-insensitive), `*.domain` (any subdomain, not the bare
+    domain), CIDR ranges or single addresses for IP hosts."""
+    host = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        ip = None
+    for pattern in allow:
+        pattern = pattern.strip().lower().rstrip(".")
+        if not pattern:
+            continue
+        if ip is not None:
+            try:
+                if ip in ipaddress.ip_network(pattern, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def collectors() -> list[Callable[[Any], Iterable[EgressSite]]]:
+    """The egress collectors rule packs register in the `datasec_scan.egress` entry-point group."""
+    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    unique = {ep.name: ep for ep in eps}
+    return [ep.load() for ep in unique.values()]
+
+
+def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[list[EgressPoint], list[str]]:
+    """The egress points of one Python file (parsed, never imported or run)."""
+    from .engine import decode, file_kind
+    from .rule import FileContext
+
+    if file_kind(path) != "python":
+        return [], []
+    decoded = decode(path, data, "python")
+    text = decoded.text
+    if text is None or not any(s in text for s in _PRESCREEN):
+        return [], []
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [], [f"{path}: cannot parse as Python: {first}"]
+    context = FileContext(path, text, "python", module=module, egress_allow=tuple(allow))
+    sites: list[EgressSite] = []
+    notes: list[str] = []
+    for collector in collectors():
+        try:
+            sites += list(collector(context))
+        except RecursionError:
+            notes.append(f"{path}: too deeply nested to analyse")
+    if not sites:
+        return [], notes
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    points = []
+    for s in sites:
+        line = positions[s.node].start.line if s.node in positions else 1
+        if s.host is None:
+            deps = ", ".join(s.depends_on) or "unknown"
+            dest = f"dynamic (depends on {deps})"
+        else:
+            dest = (f"{s.scheme}://" if s.scheme else "") + s.host + (f":{s.port}" if s.port else "")
+        allowed = host_allowed(s.host, allow) if allow and s.host is not None else None
+        points.append(EgressPoint(path, line, s.library, s.method, s.kind, dest, s.host, s.scheme, s.port,
+                                  tuple(s.depends_on), tuple(sorted(set(s.sources))), s.risk, allowed))
+    return points, notes
+
+
+def _collect_one(args: tuple[Any, tuple[str, ...], int]) -> tuple[list[EgressPoint], list[str]]:
+    from .discover import read_target
+
+    target, allow, max_bytes = args
+    data = read_target(target, max_bytes)
+    if not isinstance(data, bytes):
+        return [], [f"{target.display}: {getattr(data, 'message', data)}"]
+    return collect_file(target.display, data, allow)
+
+
+def inventory(paths: Sequence[Path], root: Path, allow: Sequence[str] = (), exclude: Sequence[str] = (),
+              respect_gitignore: bool = True, jobs: int = 0, max_bytes: int = 5_000_000) -> Inventory:
+    """Collect every outbound point under `paths` (folders, files, archives)."""
+    from .discover import discover
+
+    targets, discover_notes = discover(list(paths), root, tuple(exclude), respect_gitignore)
+    work = [(t, tuple(allow), max_bytes) for t in targets if t.display.endswith((".py", ".pyw"))]
+    points: list[EgressPoint] = []
+    notes = [f"{n.path}: {n.message}" for n in discover_notes]
+    if jobs == 1 or len(work) < 8:
+        results: Iterable[tuple[list[EgressPoint], list[str]]] = map(_collect_one, work)
+        for found, file_notes in results:
+            points += found
+            notes += file_notes
+    else:
+        with ProcessPoolExecutor(max_workers=jobs or None) as pool:
+            for found, file_notes in pool.map(_collect_one, work, chunksize=8):
+                points += found
+                notes += file_notes
+    points.sort(key=lambda p: (p.path, p.line, p.method, p.destination))
+    return Inventory(str(root), tuple(points), tuple(allow), len(work), tuple(notes))
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+def render_text(inv: Inventory) -> str:
+    static = len([g for g in inv.groups() if g[0] != "dynamic"])
+    lines = [f"Egress inventory: {len(inv.points)} outbound call(s) in {inv.files_scanned} Python file(s), "
+             f"{static} static destination(s)."]
+    if inv.allow:
+        lines.append(f"Disclosed (allow): {', '.join(inv.allow)}; outside it: {len(inv.outside_allow)} call(s).")
+    lines.append("")
+    for key, points in inv.groups():
+        kinds = sorted({p.kind for p in points})
+        sources = sorted({s for p in points for s in p.sources})
+        flag = ""
+        if any(p.allowed is False for p in points):
+            flag = "  [NOT IN ALLOW]"
+        risk = next((p.risk for p in points if p.risk), None)
+        if risk:
+            flag += f"  [high-risk: {risk}]"
+        lines.append(f"{key}{flag}")
+        lines.append(f"  via: {', '.join(kinds)}; data: {', '.join(sources) or 'no sensitive source seen'}")
+        for p in points:
+            data = f"  <- {', '.join(p.sources)}" if p.sources else ""
+            dest = f"  {p.destination}" if key == "dynamic" or p.scheme else ""
+            lines.append(f"    {p.path}:{p.line}  {p.library}  {p.method}{dest}{data}")
+        lines.append("")
+    for n in inv.notes:
+        lines.append(f"note: {n}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(inv: Inventory) -> str:
+    doc = {
+        "root": inv.root,
+        "files_scanned": inv.files_scanned,
+        "allow": list(inv.allow),
+        "summary": [
+            {"destination": key, "calls": len(points), "kinds": sorted({p.kind for p in points}),
+             "sources": sorted({s for p in points for s in p.sources}),
+             "allowed": None if key == "dynamic" or not inv.allow else all(p.allowed for p in points),
+             "risk": next((p.risk for p in points if p.risk), None)}
+            for key, points in inv.groups()
+        ],
+        "points": [asdict(p) for p in inv.points],
+        "notes": list(inv.notes),
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def render_html(inv: Inventory, tool_version: str) -> str:
+    from .model import ScanResult
+
+    rows = [{"destination": p.destination, "file": f"{p.path}:{p.line}", "library": p.library, "method": p.method,
+             "data": ", ".join(p.sources) or "-", "risk": p.risk or "-",
+             "disclosed": "-" if p.allowed is None else ("yes" if p.allowed else "NO")}
+            for _, points in inv.groups() for p in points]
+    try:
+        from .reporters import html
+    except ImportError:  # pragma: no cover - the HTML reporter ships with the package
+        html = None  # type: ignore[assignment]
+    if html is not None and hasattr(html, "render"):
+        result = ScanResult(inv.root, (), (), tool_version)
+        return html.render(result, egress=rows)
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    page = env.from_string(
+        "<!doctype html><meta charset=utf-8><title>Egress inventory</title><h1>Egress inventory</h1>"
+        "<table><tr>{% for k in rows[0] %}<th>{{ k }}</th>{% endfor %}</tr>{% for r in rows %}<tr>"
+        "{% for v in r.values() %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>")
+    return page.render(rows=rows or [{"destination": "none"}])

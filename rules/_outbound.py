@@ -1,0 +1,682 @@
+"""Shared analysis for the DS3xx rules and the egress inventory: network sinks, destinations, sensitive sources."""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import libcst as cst
+
+from datasec_scan.egress import EgressSite
+from datasec_scan.model import Severity
+from datasec_scan.rule import FileContext
+from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.semantics.dataflow import FlowAnalysis, Taint
+from datasec_scan.semantics.names import NameResolver, dotted
+
+from . import _catalog
+
+_EMPTY = cst.Module(body=())
+
+
+def _regex(patterns: Iterable[str], ignore_case: bool = False) -> re.Pattern[str] | None:
+    parts = [fnmatch.translate(p.lower() if ignore_case else p) for p in patterns]
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _matches(regex: re.Pattern[str] | None, names: Iterable[str]) -> str | None:
+    if regex is None:
+        return None
+    for n in sorted(names):
+        if regex.match(n):
+            return n
+    return None
+
+
+def code_of(node: cst.CSTNode, limit: int = 60) -> str:
+    text = " ".join(_EMPTY.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- catalogs --------------------------------------------------------------------------------------
+
+_SRC = _catalog.load("sources")
+_ENV_WHOLE = _regex(_SRC["environment"]["whole"])
+_ENV_ONE = _regex(_SRC["environment"]["one"])
+_SECRET_NAMES = _regex(_SRC["environment"]["secret_names"])
+_NOT_SECRET = _regex(_SRC["environment"]["not_secret"])
+_HOME_VARS = frozenset(_SRC["environment"]["home_variables"])
+_FILE_LABELS = [(label, _regex(patterns, ignore_case=True)) for label, patterns in _SRC["files"].items()]
+_HOST_ID = _regex(_SRC["host"]["identifying"])
+_HOST_COARSE = _regex(_SRC["host"]["coarse"])
+_PUBLIC_IP_HOSTS = frozenset(_SRC["host"]["public_ip_hosts"])
+_SURVEILLANCE = [(label, _regex(patterns)) for label, patterns in _SRC["surveillance"].items()
+                 if label != "keystroke_listeners"]
+_LISTENERS = _regex(_SRC["surveillance"]["keystroke_listeners"])
+
+_HOSTS = _catalog.load("hosts")
+RISK_TEXT = {"raw-ip": "a raw IP address", "webhook": "a chat webhook / bot API", "paste": "a paste or file-drop site",
+             "request-catcher": "a request catcher", "tunnel": "a tunnel service", "dynamic-dns": "a dynamic-DNS name"}
+_RISK_HOSTS = [(cat, _regex(_HOSTS[cat]["hosts"])) for cat in ("webhook", "paste", "request-catcher", "tunnel",
+                                                                "dynamic-dns")]
+_RISK_PATHS: dict[str, list[str]] = dict(_HOSTS["webhook"].get("paths", {}))
+_PROVIDERS = [(re.compile(fnmatch.translate(k)), _regex(v)) for k, v in _HOSTS["providers"].items()]
+_BENIGN_IPS = frozenset(_HOSTS.get("raw-ip", {}).get("benign", ()))
+_DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+                                                     "2001:db8::/32"))
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    kind: str
+    library: str
+    names: re.Pattern[str] | None
+    methods: frozenset[str]
+    receivers: tuple[str, ...]
+    destination: object  # [pos, kw] list, "receiver", "command", "none"
+    ignore: frozenset[str]
+    credentials: frozenset[str]
+    credential_methods: frozenset[str]
+    connects: bool
+    dns: bool
+    programs: frozenset[str]
+
+
+_SINKS = tuple(
+    SinkSpec(
+        kind=s["kind"], library=s["library"], names=_regex(s.get("names", ())), methods=frozenset(s.get("methods", ())),
+        receivers=tuple(s.get("receivers", ())), destination=s.get("destination", "none"),
+        ignore=frozenset(s.get("ignore", ())), credentials=frozenset(s.get("credentials", ())),
+        credential_methods=frozenset(s.get("credential_methods", ())), connects=bool(s.get("connects", False)),
+        dns=bool(s.get("dns", False)), programs=frozenset(s.get("programs", ())),
+    ) for s in _catalog.load("sinks")["sink"]
+)
+_SINK_METHODS = frozenset(m for s in _SINKS for m in s.methods)
+
+# --- labels ----------------------------------------------------------------------------------------
+
+CRITICAL_LABELS = ("credential-file", "browser-store", "token-store", "wallet")
+HIGH_LABELS = ("environment", "system-accounts", "clipboard", "keystrokes", "screenshot", "camera", "microphone")
+_LABEL_TEXT = {
+    "credential-file": "a credential file", "browser-store": "a browser password/cookie store",
+    "token-store": "an app token store", "wallet": "a crypto wallet", "environment": "the whole environment",
+    "system-accounts": "the system account database", "clipboard": "the clipboard", "keystrokes": "keystrokes",
+    "screenshot": "a screenshot", "camera": "the camera", "microphone": "the microphone",
+    "host-info": "identifying host data (hostname, user, MAC or public IP)",
+    "platform-info": "platform details (OS, architecture)",
+}
+
+
+def label_severity(label: str) -> Severity:
+    kind = label.split(":", 1)[0]
+    if kind in CRITICAL_LABELS:
+        return Severity.CRITICAL
+    if kind in HIGH_LABELS or kind == "env-secret":
+        return Severity.HIGH
+    if kind == "host-info":
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def label_text(label: str) -> str:
+    kind, _, detail = label.partition(":")
+    if kind == "env-secret":
+        return f"secret environment variable {detail}"
+    if kind == "env":
+        return f"environment variable {detail}" if detail != "?" else "an environment variable"
+    return _LABEL_TEXT.get(kind, kind)
+
+
+def is_secret_var(name: str) -> bool:
+    upper = name.upper()
+    return bool(_SECRET_NAMES and _SECRET_NAMES.match(upper)) and not (_NOT_SECRET and _NOT_SECRET.match(upper))
+
+
+# --- destinations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a call sends data: a statically known host, or "dynamic" with what it depends on."""
+
+    host: str | None = None
+    scheme: str | None = None
+    port: int | None = None
+    path: str | None = None
+    depends_on: tuple[str, ...] = ()
+    from_environment: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.host is not None
+
+    def text(self) -> str:
+        if self.host is None:
+            deps = ", ".join(self.depends_on) or "unknown"
+            return f"dynamic (depends on {deps})"
+        out = f"{self.scheme}://" if self.scheme else ""
+        out += f"[{self.host}]" if ":" in self.host else self.host
+        return out + (f":{self.port}" if self.port else "")
+
+
+def host_risk(host: str | None, path: str | None = None) -> str | None:
+    """The high-risk category of a host ("raw-ip", "webhook", ...), or None."""
+    if not host:
+        return None
+    host = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if str(ip) in _BENIGN_IPS:
+            return None
+        if any(ip in net for net in _DOC_NETS):
+            return "raw-ip"  # documentation ranges count as public: fixtures and examples use them
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+            return None
+        return "raw-ip"
+    for category, regex in _RISK_HOSTS:
+        if regex is not None and regex.match(host):
+            prefixes = _RISK_PATHS.get(host)
+            if prefixes and not (path and any(path.startswith(p) for p in prefixes)):
+                continue
+            return category
+    return None
+
+
+def provider_hosts_match(var: str, host: str) -> bool:
+    """Whether `host` plausibly belongs to the service a secret-named variable is for."""
+    host = host.lower()
+    for name_re, hosts_re in _PROVIDERS:
+        if name_re.match(var.upper()) and hosts_re is not None and hosts_re.match(host):
+            return True
+    labels = set(re.split(r"[.\-]", host))
+    first = var.lower().split("_", 1)[0]
+    return len(first) >= 3 and first in labels
+
+
+def _split_url(text: str, complete: bool) -> Destination | None:
+    """A Destination from a (possibly partial) URL or host text; None when the host is not fully known."""
+    text = text.strip()
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+            return None
+        end = re.search(r"[/?#]", rest)
+        netloc = rest[: end.start()] if end else rest
+        if not complete and end is None:
+            return None  # the host may go on in the part we cannot see
+        if "@" in netloc:
+            netloc = netloc.rsplit("@", 1)[1]
+        try:
+            parts = urlsplit(f"{scheme}://{netloc}")
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            return None
+        if not host or not re.fullmatch(r"[A-Za-z0-9.\-_:\[\]]+", host):
+            return None
+        path = rest[end.start():] if end else ""
+        return Destination(host.lower(), scheme.lower(), port, path)
+    return None
+
+
+def _host_only(text: str) -> Destination | None:
+    text = text.strip().lower()
+    if re.fullmatch(r"[a-z0-9_\-]+(\.[a-z0-9_\-]+)+\.?|[0-9a-f:]+:[0-9a-f:]*", text):
+        return Destination(text.rstrip("."))
+    return None
+
+
+class Analyzer:
+    """Per-file helper shared by the DS3xx rules and the egress collector (one per FileContext)."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.names: NameResolver = context.names
+        self.flow: FlowAnalysis = context.flow
+        self._sinks: dict[int, Sink | None] = {}
+        self._connects: dict[str, list[cst.Call]] | None = None
+        self._listener_params: dict[int, set[str]] | None = None
+
+    @classmethod
+    def of(cls, context: FileContext) -> Analyzer:
+        found = getattr(context, "_ds3xx_analyzer", None)
+        if found is None:
+            found = cls(context)
+            context._ds3xx_analyzer = found  # type: ignore[attr-defined]
+        return found
+
+    # --- sources -----------------------------------------------------------------------------------
+
+    def classify(self, expr: cst.BaseExpression) -> tuple[str, ...]:
+        """Labels of a sensitive source expression itself (the data-flow `classify` callback)."""
+        if isinstance(expr, cst.Call):
+            return self._classify_call(expr)
+        if isinstance(expr, cst.Subscript):
+            if self._is_env(expr.value):
+                key = expr.slice[0].slice if len(expr.slice) == 1 else None
+                name = fold_str(key.value, self.names) if isinstance(key, cst.Index) else None
+                return (self._env_label(name),)
+            return ()
+        if isinstance(expr, cst.Attribute):
+            if expr.attr.value in ("environ", "environb") and self._is_env(expr):
+                return ("environment",)
+            return ()
+        if isinstance(expr, cst.Name):
+            if expr.value in ("environ", "environb") and self._is_env(expr):
+                return ("environment",)
+            if self._is_listener_param(expr):
+                return ("keystrokes",)
+            return ()
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation)):
+            return self._path_labels(expr)
+        return ()
+
+    def _is_env(self, expr: cst.BaseExpression) -> bool:
+        return _matches(_ENV_WHOLE, self.names.qualified_names(expr)) is not None
+
+    def _env_label(self, name: str | None) -> str:
+        if not name:
+            return "env:?"
+        return f"env-secret:{name}" if is_secret_var(name) else f"env:{name}"
+
+    def _classify_call(self, call: cst.Call) -> tuple[str, ...]:
+        names = self.flow.call_names(call)
+        if not names:
+            return ()
+        if _matches(_ENV_ONE, names):
+            args = [a.value for a in call.args if a.keyword is None and not a.star]
+            key = args[0] if args else next((a.value for a in call.args if a.keyword and a.keyword.value in (
+                "key", "varname")), None)
+            return (self._env_label(fold_str(key, self.names) if key is not None else None),)
+        if _matches(_HOST_ID, names):
+            return ("host-info",)
+        if _matches(_HOST_COARSE, names):
+            return ("platform-info",)
+        for label, regex in _SURVEILLANCE:
+            if _matches(regex, names):
+                return (label,)
+        labels = self._path_labels(call)
+        if labels:
+            return labels
+        sink = self.sink(call)
+        if sink is not None and sink.kind == "http":
+            for dest in self.destinations(sink):
+                if dest.host in _PUBLIC_IP_HOSTS:
+                    return ("host-info",)
+        return ()
+
+    def _is_listener_param(self, name: cst.Name) -> bool:
+        if self._listener_params is None:
+            self._listener_params = {}
+            for call, _ in self.flow._collected.calls:
+                func = call.func
+                if not isinstance(func, (cst.Name, cst.Attribute)) or (
+                        isinstance(func, cst.Attribute) and func.attr.value not in (
+                            "Listener", "on_press", "on_release", "hook", "add_hotkey", "Events")) or (
+                        isinstance(func, cst.Name) and func.value not in ("Listener", "on_press", "on_release", "hook")):
+                    continue
+                if not _matches(_LISTENERS, self.flow.call_names(call)):
+                    continue
+                for arg in call.args:
+                    if isinstance(arg.value, cst.Name):
+                        for f in self.flow._collected.functions.get(arg.value.value, []):
+                            self._listener_params[f.index] = {n for n, _ in f.params}
+        if not self._listener_params:
+            return False
+        fdef = self.flow.function_of(name)
+        if fdef is None:
+            return False
+        scope = self.flow._collected.scope_of.get(id(fdef))
+        return scope is not None and name.value in self._listener_params.get(scope.index, set())
+
+    def fold_path(self, expr: cst.BaseExpression, depth: int = 0) -> str | None:
+        """A path expression written out, "~" for the home folder and "*" for unknown parts; None if unknown."""
+        if depth > 8:
+            return None
+        d = depth + 1
+        text = fold_str(expr, self.names)
+        if text is not None:
+            return text
+        if isinstance(expr, cst.Call):
+            names = self.flow.call_names(expr)
+            args = [a.value for a in expr.args if not a.star]
+            method = expr.func.attr.value if isinstance(expr.func, cst.Attribute) else None
+            if names & {"pathlib.Path.home", "os.path.expanduser"} and not args or method == "home" and not args:
+                return "~"
+            if _matches(_ENV_ONE, names) and args:
+                var = fold_str(args[0], self.names)
+                return "~" if var in _HOME_VARS else None
+            if any(n.endswith((".path.join", "Path", "PurePath", "PosixPath", "WindowsPath")) for n in names) or \
+                    method == "joinpath":
+                parts = [self.fold_path(expr.func.value, d) or "*"] if method == "joinpath" else []
+                parts += [self.fold_path(a, d) or "*" for a in args]
+                joined = "/".join(parts)
+                return joined if joined.strip("*/") else None
+            if any(n.endswith((".expanduser", ".expandvars", ".abspath", ".realpath", ".normpath")) for n in names) \
+                    or names & {"builtins.str", "os.fspath"}:
+                return self.fold_path(args[0], d) if args else None
+            if method in ("expanduser", "resolve", "absolute") and isinstance(expr.func, cst.Attribute):
+                return self.fold_path(expr.func.value, d)
+            return None
+        if isinstance(expr, cst.Subscript) and self._is_env(expr.value):
+            key = expr.slice[0].slice if len(expr.slice) == 1 else None
+            var = fold_str(key.value, self.names) if isinstance(key, cst.Index) else None
+            return "~" if var in _HOME_VARS else None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Divide, cst.Add)):
+            left, right = self.fold_path(expr.left, d), self.fold_path(expr.right, d)
+            if left is None and right is None:
+                return None
+            sep = "/" if isinstance(expr.operator, cst.Divide) else ""
+            return f"{left or '*'}{sep}{right or '*'}"
+        if isinstance(expr, cst.FormattedString):
+            parts = []
+            for p in expr.parts:
+                if isinstance(p, cst.FormattedStringText):
+                    parts.append(p.value)
+                else:
+                    parts.append(self.fold_path(p.expression, d) or "*")  # type: ignore[union-attr]
+            text = "".join(parts)
+            return text if text.strip("*") else None
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            values = self.flow.values_of(expr)
+            if len(values) == 1:
+                return self.fold_path(values[0], d)
+        return None
+
+    def _path_labels(self, expr: cst.BaseExpression) -> tuple[str, ...]:
+        if isinstance(expr, cst.SimpleString) and len(expr.value) > 200:
+            return ()
+        if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, (cst.Divide, cst.Add)):
+            return ()
+        path = self.fold_path(expr)
+        if not path or len(path) > 300 or "\n" in path:
+            return ()
+        norm = re.sub(r"/+", "/", path.replace("\\", "/")).lower()
+        if norm.startswith("~") and not norm.startswith("~/"):
+            norm = "~/" + norm[1:]
+        if " " in norm and not any(w in norm for w in ("login data", "local state", "web data", "local storage",
+                                                        "user data", "telegram desktop", "opera software")):
+            return ()
+        for label, regex in _FILE_LABELS:
+            if regex is not None and regex.match(norm):
+                return (label,)
+        return ()
+
+    # --- sinks -------------------------------------------------------------------------------------
+
+    def sink(self, call: cst.Call) -> Sink | None:
+        key = id(call)
+        if key not in self._sinks:
+            self._sinks[key] = self._find_sink(call)
+        return self._sinks[key]
+
+    def _find_sink(self, call: cst.Call) -> Sink | None:
+        names = self.flow.call_names(call)
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+        for spec in _SINKS:
+            matched = _matches(spec.names, names)
+            if matched is None and method in spec.methods and isinstance(call.func, cst.Attribute):
+                receiver = (dotted(call.func.value) or code_of(call.func.value, 80)).lower()
+                words = set(re.split(r"[^a-z0-9]+", receiver))
+                if any(r in words or (len(r) > 2 and r in receiver) for r in spec.receivers):
+                    matched = f"{code_of(call.func.value, 30)}.{method}"
+            if matched is None:
+                continue
+            if spec.destination == "command" and not self._network_command(call, spec):
+                return None
+            return Sink(call, spec, matched)
+        return None
+
+    def _network_command(self, call: cst.Call, spec: SinkSpec) -> bool:
+        args = [a.value for a in call.args if a.keyword is None and not a.star]
+        first = args[0] if args else next((a.value for a in call.args if a.keyword and a.keyword.value in (
+            "args", "cmd", "command")), None)
+        if first is None:
+            return False
+        if isinstance(first, cst.Name):
+            values = self.flow.values_of(first)
+            first = values[0] if len(values) == 1 else first
+        if isinstance(first, (cst.List, cst.Tuple)) and first.elements:
+            program = fold_str(first.elements[0].value, self.names)
+        else:
+            text = fold_str(first, self.names)
+            if text is None and isinstance(first, cst.FormattedString) and first.parts and isinstance(
+                    first.parts[0], cst.FormattedStringText):
+                text = first.parts[0].value
+            if text is None and isinstance(first, cst.BinaryOperation):
+                text = fold_str(first.left, self.names)
+            program = text.split()[0] if text and text.split() else None
+        if not program:
+            return False
+        return program.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".exe") in spec.programs
+
+    def destinations(self, sink: Sink) -> tuple[Destination, ...]:
+        spec = sink.spec
+        if spec.destination == "receiver":
+            return self._receiver_destinations(sink.call)
+        if spec.destination == "command":
+            return self._command_destinations(sink.call)
+        expr = sink.destination_expr
+        if expr is None:
+            return (Destination(depends_on=("unknown",)),)
+        return self.resolve_destination(expr, host_only=spec.kind in ("socket", "dns", "mail", "ftp", "ssh"))
+
+    def resolve_destination(self, expr: cst.BaseExpression, host_only: bool = False, depth: int = 0
+                            ) -> tuple[Destination, ...]:
+        """Every destination an URL/host/address expression may name (values of variables followed)."""
+        if depth > 3:
+            return (self._dynamic(expr),)
+        port = None
+        if isinstance(expr, (cst.Tuple, cst.List)) and expr.elements:
+            if len(expr.elements) > 1:
+                p = fold(expr.elements[1].value, self.names)
+                port = p if isinstance(p, int) else None
+            found = self.resolve_destination(expr.elements[0].value, True, depth + 1)
+            return tuple(Destination(d.host, d.scheme, port or d.port, d.path, d.depends_on, d.from_environment)
+                         for d in found)
+        text = fold_str(expr, self.names)
+        if text is not None:
+            dest = _split_url(text, True) or (_host_only(text) if host_only or "/" not in text else None)
+            if dest is not None:
+                return (dest,)
+            return (Destination(depends_on=(f"relative URL {text[:40]!r}",)),)
+        prefix = self._constant_prefix(expr)
+        if prefix:
+            dest = _split_url(prefix, False)
+            if dest is not None:
+                return (dest,)
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            values = self.flow.values_of(expr)
+            if values:
+                out: list[Destination] = []
+                for v in values[:8]:
+                    for d in self.resolve_destination(v, host_only, depth + 1):
+                        if d not in out:
+                            out.append(d)
+                return tuple(out)
+        if isinstance(expr, cst.Call):
+            names = self.flow.call_names(expr)
+            args = [a.value for a in expr.args if a.keyword is None and not a.star]
+            if any(n.endswith(("urljoin", "urlunparse", "Request")) for n in names) and args:
+                return self.resolve_destination(args[0], host_only, depth + 1)
+        return (self._dynamic(expr),)
+
+    def _dynamic(self, expr: cst.BaseExpression) -> Destination:
+        deps = self.flow.free_names(expr)[:4] or (code_of(expr, 40),)
+        env = any(t.label.startswith(("env", "environment")) for t in self.flow.taints(expr, self.classify))
+        return Destination(depends_on=tuple(deps), from_environment=env)
+
+    def _constant_prefix(self, expr: cst.BaseExpression) -> str | None:
+        if isinstance(expr, cst.FormattedString):
+            text = ""
+            for p in expr.parts:
+                if isinstance(p, cst.FormattedStringText):
+                    text += p.value
+                else:
+                    value = fold_str(p.expression, self.names)  # type: ignore[union-attr]
+                    if value is None:
+                        break
+                    text += value
+            return text or None
+        if isinstance(expr, cst.BinaryOperation):
+            if isinstance(expr.operator, cst.Add):
+                return fold_str(expr.left, self.names) or self._constant_prefix(expr.left)
+            if isinstance(expr.operator, cst.Modulo):
+                text = fold_str(expr.left, self.names)
+                return text.split("%", 1)[0] if text else None
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
+            text = fold_str(expr.func.value, self.names)
+            return text.split("{", 1)[0] if text else None
+        if isinstance(expr, cst.Name):
+            values = self.flow.values_of(expr)
+            if len(values) == 1 and values[0] is not expr:
+                return self._constant_prefix(values[0])
+        return None
+
+    def _receiver_destinations(self, call: cst.Call, depth: int = 0) -> tuple[Destination, ...]:
+        func = call.func
+        if not isinstance(func, cst.Attribute) or depth > 3:
+            return (Destination(depends_on=("unknown",)),)
+        receiver = func.value
+        candidates: list[cst.BaseExpression] = [receiver, *self.flow.values_of(receiver)]
+        out: list[Destination] = []
+        for cand in candidates:
+            if isinstance(cand, cst.Call):
+                sink = self.sink(cand)
+                if sink is not None and sink.spec.connects:
+                    out += [d for d in self.destinations(sink) if d not in out]
+                    continue
+                if isinstance(cand.func, cst.Attribute):  # ssh.open_sftp(), ctx.wrap_socket(sock)
+                    args = [a.value for a in cand.args if a.keyword is None]
+                    if cand.func.attr.value == "wrap_socket" and args:
+                        inner = cst.Call(func=cst.Attribute(value=args[0], attr=cst.Name("send")))
+                        out += [d for d in self._receiver_destinations(inner, depth + 1) if d.known and d not in out]
+                    else:
+                        out += [d for d in self._receiver_destinations(cand, depth + 1) if d.known and d not in out]
+        text = dotted(receiver)
+        if text:
+            for connect in self._connect_calls().get(text, []):
+                sink = self.sink(connect)
+                if sink is not None:
+                    out += [d for d in self.destinations(sink) if d not in out]
+        known = [d for d in out if d.known]
+        return tuple(known or out or [Destination(depends_on=(text or code_of(receiver, 30),))])
+
+    def _connect_calls(self) -> dict[str, list[cst.Call]]:
+        if self._connects is None:
+            self._connects = {}
+            for call, _ in self.flow._collected.calls:
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("connect", "connect_ex"):
+                    text = dotted(call.func.value)
+                    if text:
+                        self._connects.setdefault(text, []).append(call)
+        return self._connects
+
+    def _command_destinations(self, call: cst.Call) -> tuple[Destination, ...]:
+        texts: list[str] = []
+        for arg in call.args:
+            value = arg.value
+            if isinstance(value, (cst.List, cst.Tuple)):
+                texts += [t for t in (fold_str(e.value, self.names) for e in value.elements) if t]
+            else:
+                t = fold_str(value, self.names) or self._constant_prefix(value)
+                if t:
+                    texts.append(t)
+        for text in texts:
+            for word in text.split():
+                dest = _split_url(word.strip("'\""), True)
+                if dest is not None:
+                    return (dest,)
+        return (Destination(depends_on=("command line",)),)
+
+    # --- data reaching a sink ----------------------------------------------------------------------
+
+    def data_taints(self, sink: Sink) -> list[tuple[str, Taint]]:
+        """(role, taint) for every sensitive label reaching a data-carrying argument of the sink."""
+        found: list[tuple[str, Taint]] = []
+        for role, expr in sink.data_args():
+            for taint in self.flow.taints(expr, self.classify):
+                if role == "url" and taint.label.startswith("env:"):
+                    continue  # a configured endpoint, not data
+                found.append((role, taint))
+        return found
+
+
+@dataclass(frozen=True)
+class Sink:
+    call: cst.Call
+    spec: SinkSpec
+    matched: str
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def method(self) -> str:
+        return self.matched
+
+    @property
+    def destination_expr(self) -> cst.BaseExpression | None:
+        dest = self.spec.destination
+        if not isinstance(dest, list):
+            return None
+        position, keyword = dest
+        for arg in self.call.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg.value
+        positional = [a.value for a in self.call.args if a.keyword is None and not a.star]
+        if self.spec.library == "(by method name)" and len(positional) == 1:
+            return positional[0]
+        return positional[position] if len(positional) > position else None
+
+    def data_args(self) -> list[tuple[str, cst.BaseExpression]]:
+        """(role, expression) of every argument that may carry data out; the URL's role is "url"."""
+        if self.spec.connects:
+            return []
+        dest = self.destination_expr
+        out: list[tuple[str, cst.BaseExpression]] = []
+        position = 0
+        method = self.call.func.attr.value if isinstance(self.call.func, cst.Attribute) else ""
+        for arg in self.call.args:
+            if arg.keyword is not None:
+                name = arg.keyword.value
+                if name in self.spec.ignore:
+                    continue
+                role = "credentials" if name in self.spec.credentials else name
+            else:
+                role = f"argument {position + 1}"
+                position += 1
+            if arg.value is dest:
+                role = "url" if self.spec.kind in ("http", "webhook") else "destination"
+                if self.spec.kind != "http" and not self.spec.dns:
+                    continue
+            if method in self.spec.credential_methods:
+                role = "credentials"
+            out.append((role, arg.value))
+        return out
+
+
+def taint_flow(taint: Taint, sink_node: cst.CSTNode, what: str) -> tuple[tuple[cst.CSTNode, str], ...]:
+    return taint.steps + ((sink_node, what),)
+
+
+def collect_egress(context: FileContext) -> list[EgressSite]:
+    """The egress collector of the built-in pack (entry-point group `datasec_scan.egress`)."""
+    analyzer = Analyzer.of(context)
+    sites: list[EgressSite] = []
+    for call, _ in analyzer.flow._collected.calls:
+        sink = analyzer.sink(call)
+        if sink is None:
+            continue
+        sources = tuple(sorted({t.label for _, t in analyzer.data_taints(sink)}))
+        for dest in analyzer.destinations(sink):
+            sites.append(EgressSite(call, sink.spec.library, sink.method, sink.kind, dest.host, dest.scheme, dest.port,
+                                    dest.depends_on, sources, host_risk(dest.host, dest.path)))
+    return sites

