@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan import fallback
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
 
@@ -81,6 +82,11 @@ class DownloadAndExecute(Rule):
         "os.chmod('/tmp/a', 0o755)\nsubprocess.Popen(['/tmp/a'])\n",
         "import os\nos.system('curl -fsSL https://example.com/install.sh | sh')\n",
     )
+
+    @classmethod
+    def fallback(cls, tree, text, context):  # type: ignore[override]
+        """Reduced scan when libcst cannot parse the file (the engine marks these findings `fallback`)."""
+        yield from fallback.pipe_to_shell(text)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan import fallback
 from datasec_scan.rule import Example, Rule
 
 from ._remote import (DECODED, ENV, FILE, LABEL_TEXT, NETWORK, SOCKET, USER, Analyzer, code_of, keyword, positional,
@@ -88,6 +89,11 @@ class ExecOfUntrustedPayload(Rule):
         "f = types.FunctionType(marshal.loads(urllib.request.urlopen('https://example.com/c').read()), {})\n",
         Example("import os\neval(os.environ['HOOK'])\n"),
     )
+
+    @classmethod
+    def fallback(cls, tree, text, context):  # type: ignore[override]
+        """Reduced scan when libcst cannot parse the file (the engine marks these findings `fallback`)."""
+        yield from fallback.exec_of_payload(tree, text)
 
     def __init__(self, context) -> None:
         super().__init__(context)

