@@ -149,7 +149,7 @@ class _Reader:
             self.note(name, *problem)
             self.members.append(MemberInfo(name, size, "file"))
             return
-        if is_archive(name) and keep and self.depth >= self.limits.max_archive_depth:
+        if is_archive(name) and self.depth >= self.limits.max_archive_depth:
             self.note(name, "archive-depth", f"nested archive deeper than limits.max-archive-depth "
                       f"({self.limits.max_archive_depth}); not opened")
         self.members.append(MemberInfo(name, size, "file", digest.digest(), b"".join(chunks) if keep else None))
