@@ -235,6 +235,10 @@ from .workflow import baseline_group, config_command  # noqa: E402  (workflow co
 main.add_command(config_command)
 main.add_command(baseline_group)
 
+from .egress import egress_command  # noqa: E402  (the egress inventory)
+
+main.add_command(egress_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -192,8 +192,8 @@ def inventory(paths: Sequence[Path], root: Path, allow: Sequence[str] = (), excl
 
 def render_text(inv: Inventory) -> str:
     static = len([g for g in inv.groups() if g[0] != "dynamic"])
-    lines = [f"Egress inventory: {len(inv.points)} outbound call(s) in {inv.files_scanned} Python file(s), "
-             f"{static} static destination(s)."]
+    head = f"Egress inventory: {len(inv.points)} outbound call(s) in {inv.files_scanned} Python file(s), "
+    lines = [head + f"{static} static destination(s)."]
     if inv.allow:
         lines.append(f"Disclosed (allow): {', '.join(inv.allow)}; outside it: {len(inv.outside_allow)} call(s).")
     lines.append("")
@@ -258,3 +258,57 @@ def render_html(inv: Inventory, tool_version: str) -> str:
         "<table><tr>{% for k in rows[0] %}<th>{{ k }}</th>{% endfor %}</tr>{% for r in rows %}<tr>"
         "{% for v in r.values() %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>")
     return page.render(rows=rows or [{"destination": "none"}])
+
+
+# --- the `datasec-scan egress` command ---------------------------------------------------------------
+
+import click  # noqa: E402  (kept beside the command it serves)
+
+
+@click.command("egress")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the inventory here.")
+@click.option("--check", is_flag=True, help="Exit 1 when any static destination is outside "
+              "[tool.datasec-scan.egress] allow (or when no allow list is configured and there is any destination).")
+@click.option("--allow", "extra_allow", multiple=True, metavar="HOST",
+              help="Also treat this host, *.domain or CIDR range as disclosed (repeatable).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Read configuration from this file instead of the nearest pyproject.toml.")
+@click.option("--isolated", is_flag=True, help="Read no configuration file.")
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: all cores).")
+def egress_command(paths: tuple[Path, ...], fmt: str, output: Path | None, check: bool,
+                   extra_allow: tuple[str, ...], config_file: Path | None, isolated: bool, jobs: int) -> None:
+    """List every outbound call: destination, library, and which sensitive data reaches it."""
+    from . import __version__
+    from .cli import EXIT_CLEAN, EXIT_FINDINGS, load_config
+    from .config import Config
+
+    targets = list(paths) or [Path(".")]
+    config = Config() if isolated else load_config(targets, config_file)
+    allow = tuple(config.egress_allow) + tuple(extra_allow)
+    inv = inventory(targets, Path.cwd(), allow, config.exclude, config.respect_gitignore, jobs,
+                    config.limits.max_file_bytes)
+    if fmt == "json":
+        text = to_json(inv)
+    elif fmt == "html":
+        text = render_html(inv, __version__)
+    else:
+        text = render_text(inv)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    if check:
+        if not allow:
+            failing = [p for p in inv.points if p.host is not None]
+            if failing:
+                click.echo(f"datasec-scan: {len(failing)} static destination(s) and no "
+                           "[tool.datasec-scan.egress] allow list", err=True)
+        else:
+            failing = list(inv.outside_allow)
+            if failing:
+                hosts = sorted({p.host or "" for p in failing})
+                click.echo(f"datasec-scan: destinations outside the allow list: {', '.join(hosts)}", err=True)
+        raise SystemExit(EXIT_FINDINGS if failing else EXIT_CLEAN)

@@ -508,9 +508,12 @@ class Analyzer:
         return (self._dynamic(expr),)
 
     def _dynamic(self, expr: cst.BaseExpression) -> Destination:
-        deps = self.flow.free_names(expr)[:4] or (code_of(expr, 40),)
-        env = any(t.label.startswith(("env", "environment")) for t in self.flow.taints(expr, self.classify))
-        return Destination(depends_on=tuple(deps), from_environment=env)
+        taints = self.flow.taints(expr, self.classify)
+        env_vars = [f"${t.label.split(':', 1)[1]}" for t in taints if t.label.startswith(("env:", "env-secret:"))]
+        names = [n for n in self.flow.free_names(expr) if n not in ("os.environ", "os.getenv", "os.environ.get")]
+        deps = tuple(dict.fromkeys(env_vars + names))[:4] or (code_of(expr, 40),)
+        env = any(t.label.startswith(("env", "environment")) for t in taints)
+        return Destination(depends_on=deps, from_environment=env)
 
     def _constant_prefix(self, expr: cst.BaseExpression) -> str | None:
         if isinstance(expr, cst.FormattedString):
