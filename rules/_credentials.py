@@ -8,9 +8,9 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, Iterator
+from functools import cache, lru_cache
 
 from datasec_scan.model import Confidence, Severity
 
@@ -36,14 +36,14 @@ _TEMPLATE = re.compile(
 )
 _FILLER = re.compile(r"[xX]{4}|\*{3}|\.{3}|…|#{3}|_{4}|-{4}|0{8}|1{8}|9{8}")
 _YOUR = re.compile(r"(?i)(?:^|[^a-z])(?:your|my|insert|replace|enter|put|paste|add|fill|set)[-_ .]{0,3}(?:real[-_ ]{0,2}|own[-_ ]{0,2}|actual[-_ ]{0,2}|new[-_ ]{0,2})?"
-                   r"(?:[a-z]{2,12}[-_ .]{0,3}){0,1}(?:token|key|secret|password|pass|pwd|api|credential|id|value|here|webhook)")
-_HERE = re.compile(r"(?i)(?:[-_ .](?:here|goes[-_ ]here)$|^(?:replace|insert|change)[-_ .]?(?:me|this|it)$)")
+                   r"(?:[a-z]{2,12}[-_ .]{0,3}){0,2}(?:token|key|secret|password|pass|pwd|api|credential|id|value|here|webhook)")
+_HERE = re.compile(r"(?i)(?:[-_ .]here$|goes[-_ .]?here|replace[-_ .]?(?:me|this|with)|^(?:insert|change)[-_ .]?(?:me|this|it)$)")
 _EXAMPLE = re.compile(r"(?i)example|dummy|fake|sample|test|placeholder|demo")
 KNOWN_EXAMPLES = frozenset({
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAI44QH8DHBEXAMPLE",
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "devstoreaccount1",
 })
-_JWT_EXAMPLE_PAYLOAD = re.compile(r"John Doe|1234567890|example\.(?:com|org|net)|\btest|\bdemo|\bsample", re.I)
+_JWT_EXAMPLE_PAYLOAD = re.compile(r"John Doe|1234567890|example\.(?:com|org|net)|\btest|\bdemo|\bsample", re.IGNORECASE)
 HASH_FORMS = re.compile(
     r"^(?:\$(?:2[abxy]?|5|6|argon2i?d?|scrypt|pbkdf2[-a-z0-9]*|1|apr1|y|7)\$[^\s]{8,}"
     r"|(?:pbkdf2_sha\d+|bcrypt(?:_sha256)?|argon2|sha1|md5|scrypt|sha256|sha512)\$[^\s]{8,}"
@@ -52,7 +52,7 @@ HASH_FORMS = re.compile(
     r"|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$"
 )
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|examples?|samples?)(?:[/\\]|$)", re.I)
+TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|examples?|samples?)(?:[/\\]|$)", re.IGNORECASE)
 
 
 def shannon_entropy(value: str) -> float:
@@ -192,7 +192,7 @@ class TokenFormat:
         return _compile(self.body, self.boundary)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compile(body: str, boundary: str) -> re.Pattern[str]:
     return re.compile(f"(?<![{boundary}])(?:{body})(?![{boundary}])")
 
@@ -264,11 +264,11 @@ NONSECRET_LAST = frozenset({
     "ok", "valid", "style", "char", "chars", "separator", "sep", "delimiter", "scheme", "method", "index", "idx",
     "position", "pos", "status", "state", "source", "store", "storage", "backend", "backends", "provider", "manager",
     "getter", "setter", "loader", "callback", "func", "fn", "handler", "cache", "version", "encoding", "charset",
-    "location", "key", "keys", "map", "mapping", "list", "dict", "set", "table", "view", "views", "class", "option",
+    "key", "keys", "map", "mapping", "list", "dict", "set", "table", "view", "views", "option",
     "options", "setting", "settings", "config", "command", "cmd", "arg", "args", "flag", "flags", "display", "title",
-    "verbose", "reset", "confirm", "confirmation", "again", "repeat", "strength", "policy", "rule", "rules", "info",
-    "detail", "details", "level", "len", "min", "max", "id", "generator", "factory", "service", "client", "value_type",
-    "usage", "used", "count", "counter", "enabled", "disabled", "required", "optional", "entry", "entries",
+    "verbose", "reset", "confirm", "confirmation", "again", "repeat", "strength", "rule", "rules", "info",
+    "detail", "details", "level", "min", "max", "generator", "factory", "service", "client", "value_type",
+    "usage", "used", "counter", "enabled", "disabled", "optional", "entry", "entries",
 })
 
 
@@ -299,7 +299,7 @@ def is_password_name(name: str) -> bool:
 
 
 _PATHLIKE = re.compile(r"^(?:[/~.]|[A-Za-z]:[\\/])|\.(?:pem|key|crt|cer|der|p12|pfx|json|txt|cfg|ini|env|ya?ml|toml|py|"
-                       r"log|gpg|asc|jks|keystore|db|sqlite3?)$", re.I)
+                       r"log|gpg|asc|jks|keystore|db|sqlite3?)$", re.IGNORECASE)
 _IDENTIFIER_LIKE = re.compile(r"^(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_[A-Z]+){1,8}|[a-z]+(?:[A-Z][a-z]+){1,8})$")
 
 
@@ -320,7 +320,7 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     v = value.strip()
     if len(v) < min_length or len(v) > 4096 or is_placeholder(v) or any(c.isspace() for c in v):
         return None
-    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v):
+    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v):
         return None
     if name:
         norm = re.sub(r"[^a-z0-9]", "", v.lower())

@@ -8,7 +8,14 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 
 from ._credential_calls import credential_args
-from ._credentials import in_test_path, matches_token_format, is_placeholder, looks_like_example, looks_strong
+from ._credentials import (
+    in_test_path,
+    is_placeholder,
+    looks_like_example,
+    looks_strong,
+    matches_token_format,
+)
+from .provider_token import reported_secrets
 
 
 class CredentialPassedToAuthApi(Rule):
@@ -76,7 +83,8 @@ class CredentialPassedToAuthApi(Rule):
             value = arg.value.strip()
             if len(value) < 4 or is_placeholder(value) or any(c.isspace() for c in value):
                 continue
-            if not value.isprintable() or matches_token_format(value, arg.keyword) is not None:
+            if not value.isprintable() or matches_token_format(value, arg.keyword) is not None or (
+                    value in reported_secrets(self.context)):
                 continue  # DS201 reports values in a provider token format
             if looks_like_example(value):
                 severity, confidence = Severity.LOW, Confidence.LOW

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Iterator
+from functools import cache
 
 from datasec_scan.model import Category, Confidence, Severity
-from datasec_scan.rule import Example, TextMatch, TextRule
+from datasec_scan.rule import Example, FileContext, TextMatch, TextRule
 
-from ._credentials import VALIDATORS, TokenFormat, is_placeholder, looks_like_example, token_formats
+from ._credentials import (
+    VALIDATORS,
+    TokenFormat,
+    is_placeholder,
+    looks_like_example,
+    token_formats,
+)
 
 KEYWORD_WINDOW = 120  # characters between a context keyword and the token it introduces
 NEAR_WINDOW = 400  # characters around an AWS access key id searched for its secret key
@@ -32,7 +39,7 @@ class _Candidate:
     fmt: TokenFormat
 
 
-@lru_cache(maxsize=None)
+@cache
 def _keyword(regex: str) -> re.Pattern[str]:
     return re.compile(regex)
 
@@ -198,3 +205,13 @@ class ProviderToken(TextRule):
                 continue
             taken.append((start, end))
             yield TextMatch(start, end, match.message, match.severity, match.confidence, match.secrets)
+
+
+_REPORTED: weakref.WeakKeyDictionary[FileContext, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def reported_secrets(context: FileContext) -> frozenset[str]:
+    """The secrets DS201 reports in this file, so the other DS2xx rules can leave them to it."""
+    if context not in _REPORTED:
+        _REPORTED[context] = frozenset(s for m in ProviderToken(context).scan(context.text) for s in m.secrets)
+    return _REPORTED[context]

@@ -9,7 +9,13 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import literal_value
 
 from ._credential_calls import credential_args, string_literal
-from ._credentials import classify_value, in_test_path, is_secret_name, matches_token_format
+from ._credentials import (
+    classify_value,
+    in_test_path,
+    is_secret_name,
+    matches_token_format,
+)
+from .provider_token import reported_secrets
 
 _SPECIAL_CHARS = frozenset("<>[]|")
 
@@ -101,7 +107,8 @@ class SecretAssignedToName(Rule):
         if lit is None:
             return
         value, pieces = lit
-        if _SPECIAL_CHARS & set(value) or matches_token_format(value.strip(), name) is not None:
+        if _SPECIAL_CHARS & set(value) or matches_token_format(value.strip(), name) is not None or (
+                value.strip() in reported_secrets(self.context)):
             return
         verdict = classify_value(value, name)
         if verdict is None:

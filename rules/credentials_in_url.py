@@ -1,0 +1,103 @@
+"""DS204 credentials-in-url: a password written into a URL or DSN (`scheme://user:password@host`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from datasec_scan.model import Category, Confidence, Severity
+from datasec_scan.rule import Example, TextMatch, TextRule
+
+from ._credentials import is_placeholder, looks_like_example, looks_strong
+
+_URL = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,20})://(?P<user>[^\s:@/?#'\"<>\\`]{0,128})"
+    r":(?P<password>[^\s/?#'\"<>\\`]{1,256})@(?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9_-][A-Za-z0-9._-]{0,252})"
+)
+_EXAMPLE_HOST = re.compile(
+    r"(?i)^(?:(?:[a-z0-9-]+\.)?example(?:\.(?:com|org|net|edu))?|.*\.(?:example|test|invalid|localhost|local)|localhost|"
+    r"host|hostname|server|myhost|db|database|127\.[0-9.]+|0\.0\.0\.0|\[::1?\]|192\.0\.2\.[0-9]+|198\.51\.100\.[0-9]+|"
+    r"203\.0\.113\.[0-9]+)$"
+)
+_TEMPLATE_HOST = re.compile(r"^[{$%<]")
+
+
+class CredentialsInUrl(TextRule):
+    """A password embedded in a URL or connection string.
+
+    ## What it does
+    Finds `scheme://user:password@host` in any string, comment or configuration value: database
+    DSNs (`postgresql://`, `mysql://`, `mongodb+srv://`, `redis://`), broker URLs (`amqp://`),
+    proxies, Git remotes and HTTP URLs with basic auth. Placeholders are skipped
+    (`user:password@`, `:${DB_PASS}@`, `:*****@`, `%(password)s`, `{password}`); URLs to example
+    and local hosts (`example.com`, `localhost`, `203.0.113.0/24`) and example-marked passwords are
+    reported at low severity. A password that looks generated is high, a human-chosen one medium.
+
+    ## Why is this bad?
+    Connection strings are logged, printed in tracebacks, copied into issues and shipped in
+    packages; the password in them works for anyone who finds it.
+
+    ## Example
+    ```python
+    engine = create_engine("postgresql://app:Wq7zT9mP2vK4@db.internal.corp/app")
+    ```
+
+    ## How to fix
+    Rotate the password and build the URL at run time from separate settings
+    (`os.environ["DATABASE_URL"]`, or `sqlalchemy.URL.create(..., password=os.environ[...])`).
+
+    ## References
+    - CWE-798: Use of Hard-coded Credentials
+    - CWE-522: Insufficiently Protected Credentials
+    - RFC 3986 section 3.2.1 (the userinfo subcomponent is deprecated for passwords)
+    """
+
+    code = "DS204"
+    name = "credentials-in-url"
+    category = Category.CREDENTIALS
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = (798, 522)
+    attack = ("T1552.001",)
+    file_kinds = ("python", "pth", "config")
+    triggers = ("://",)
+    VALID = (
+        'URL = "postgresql://user:password@db.internal.corp/app"\n',
+        'URL = f"postgresql://{user}:{password}@{host}/app"\n',
+        'URL = "redis://:${REDIS_PASSWORD}@cache.internal.corp:6379"\n',
+        'URL = "https://docs.python.org/3/library/urllib.parse.html"\n',
+        Example("DATABASE_URL=mysql://app:*****@db.internal.corp/app\n", ".env"),
+    )
+    INVALID = (
+        'engine = create_engine("postgresql://app:Wq7zT9mP2vK4@db.internal.corp/app")\n',
+        Example("broker_url: amqp://worker:Zk8Qw2Lm9Xp4@mq.internal.corp:5672//\n", "config.yaml"),
+    )
+
+    def scan(self, text: str) -> Iterator[TextMatch]:
+        for m in _URL.finditer(text):
+            password, host, user = m.group("password"), m.group("host"), m.group("user")
+            decoded = unquote(password)
+            if len(decoded) < 4 or is_placeholder(password) or is_placeholder(decoded) or _TEMPLATE_HOST.match(host):
+                continue
+            if user and decoded.lower() in {"pass", "password", "passwd", "pwd", "secret", "pw"}:
+                continue
+            if "{" in password or "}" in password or "$" in password[:2]:
+                continue
+            secrets = tuple(sorted({password, decoded}))
+            scheme = m.group("scheme").lower()
+            if decoded in scheme:
+                scheme = "connection"
+            if _EXAMPLE_HOST.match(host.rstrip(".")) or looks_like_example(decoded):
+                yield TextMatch(m.start("password"), m.end("password"),
+                                f"password in a {scheme}:// URL to an example or local host, or an example value; "
+                                "make sure it is not a real credential", Severity.LOW, Confidence.LOW, secrets)
+                continue
+            strong = looks_strong(decoded)
+            severity = Severity.HIGH if strong else Severity.MEDIUM
+            note = "" if strong else " (it looks human-chosen or a default)"
+            if user and decoded == unquote(user):
+                severity, note = Severity.MEDIUM, " (the same as the user name: a default credential)"
+            yield TextMatch(m.start("password"), m.end("password"),
+                            f"password embedded in a {scheme}:// URL{note}; build the URL at run time from a secret",
+                            severity, Confidence.MEDIUM, secrets)
