@@ -6,13 +6,24 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan import fallback
+from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
 
-from ._remote import (DOWNLOAD_EXEC_COMMANDS, NETWORK, SOCKET, Analyzer, any_match, argument, code_of,
-                      keyword, match_command, positional, short)
+from ._remote import (
+    DOWNLOAD_EXEC_COMMANDS,
+    NETWORK,
+    SOCKET,
+    Analyzer,
+    any_match,
+    argument,
+    code_of,
+    keyword,
+    match_command,
+    positional,
+    short,
+)
 
 _DOWNLOAD_TO_FILE = ("urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download", "requests.get().iter_content",
                      "ftplib.FTP().retrbinary")
@@ -115,8 +126,12 @@ class DownloadAndExecute(Rule):
             keys.add("=" + value.strip().strip("\"'"))
 
         class _Names(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                node.value.visit(self)  # `os.path.join`: the attribute names are not variables
+                return False
+
             def visit_Name(self, node: cst.Name) -> None:
-                if node.value not in ("True", "False", "None", "os", "path", "str", "open"):
+                if node.value not in ("True", "False", "None", "os", "str", "open", "Path", "pathlib", "tempfile"):
                     keys.add(node.value)
 
         expr.visit(_Names())
