@@ -138,6 +138,8 @@ def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[lis
             sites += list(collector(context))
         except RecursionError:
             notes.append(f"{path}: too deeply nested to analyse")
+        except Exception as exc:  # noqa: BLE001  a broken collector costs this file, not the inventory
+            notes.append(f"{path}: egress collector failed: {type(exc).__name__}: {exc}")
     if not sites:
         return [], notes
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

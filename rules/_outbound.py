@@ -97,6 +97,11 @@ _SINKS = tuple(
 )
 _SINK_METHODS = frozenset(m for s in _SINKS for m in s.methods)
 
+# Substrings one of which a file must contain for a network sink to be possible (the rules' `triggers`).
+NETWORK_TRIGGERS = ("requests", "http", "urllib", "socket", "smtplib", "ftplib", "paramiko", "subprocess", "system(",
+                    "popen", "boto", "webhook", "Webhook", "telebot", "telegram", "dns", "sendall", "urlopen",
+                    "aiohttp", "sftp", "scp", "SMTP", "FTP", "connect", "google.cloud", "apprise", "pymsteams")
+
 # --- labels ----------------------------------------------------------------------------------------
 
 CRITICAL_LABELS = ("credential-file", "browser-store", "token-store", "wallet")
@@ -305,10 +310,12 @@ class Analyzer:
         if labels:
             return labels
         sink = self.sink(call)
-        if sink is not None and sink.kind == "http":
-            for dest in self.destinations(sink):
-                if dest.host in _PUBLIC_IP_HOSTS:
-                    return ("host-info",)
+        if sink is not None and sink.kind == "http" and sink.destination_expr is not None:
+            url = sink.destination_expr
+            text = fold_str(url, self.names) or self._constant_prefix(url)
+            dest = _split_url(text, fold_str(url, self.names) is not None) if text else None
+            if dest is not None and dest.host in _PUBLIC_IP_HOSTS:
+                return ("host-info",)
         return ()
 
     def _is_listener_param(self, name: cst.Name) -> bool:

@@ -54,6 +54,7 @@ class DnsExfiltration(Rule):
     confidence = Confidence.HIGH
     cwe = (200,)
     attack = ("T1048.003", "T1071.004")
+    triggers = ("gethostbyname", "getaddrinfo", "resolve", "query", "getfqdn", "dns")
     VALID = (
         "import socket\nsocket.gethostbyname(socket.gethostname())\n",
         "import socket\nsocket.getaddrinfo('example.com', 443)\n",

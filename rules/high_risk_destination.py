@@ -7,7 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 
-from ._outbound import RISK_TEXT, Analyzer, host_risk, label_text
+from ._outbound import NETWORK_TRIGGERS, RISK_TEXT, Analyzer, host_risk, label_text
 
 
 class HighRiskDestination(Rule):
@@ -52,6 +52,7 @@ class HighRiskDestination(Rule):
     confidence = Confidence.HIGH
     cwe = (200,)
     attack = ("T1567", "T1102")
+    triggers = NETWORK_TRIGGERS
     VALID = (
         "import requests\nrequests.get('https://api.example.com/status')\n",
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.connect(('8.8.8.8', 80))\n",

@@ -8,6 +8,7 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
 from ._outbound import (
+    NETWORK_TRIGGERS,
     RISK_TEXT,
     Analyzer,
     host_risk,
@@ -77,6 +78,7 @@ class SensitiveDataToNetwork(Rule):
     confidence = Confidence.MEDIUM
     cwe = (200, 359)
     attack = ("T1041", "T1552")
+    triggers = NETWORK_TRIGGERS
     VALID = (
         "import os, requests\nrequests.get(os.environ['API_URL'] + '/health')\n",
         "import os, requests\nrequests.post(os.environ['TOKEN_URL'], data={'client_secret': os.environ['CLIENT_SECRET']})\n",

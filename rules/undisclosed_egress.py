@@ -8,7 +8,7 @@ from datasec_scan.egress import host_allowed
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
-from ._outbound import Analyzer
+from ._outbound import NETWORK_TRIGGERS, Analyzer
 
 
 class UndisclosedEgress(Rule):
@@ -54,6 +54,7 @@ class UndisclosedEgress(Rule):
     severity = Severity.MEDIUM
     confidence = Confidence.HIGH
     cwe = (359, 201)
+    triggers = NETWORK_TRIGGERS
     VALID = (
         "import requests\nrequests.get('https://example.com/x')\n",  # no allow list: silent
         Example("import requests\nrequests.get('https://api.example.com/x')\n", egress_allow=("*.example.com",)),

@@ -375,10 +375,10 @@ class _Solver:
         self.summaries: dict[int, tuple[int, Labels]] = {}
         self.summarizing: set[int] = set()
         self.resolved: dict[tuple[str, int], Labels] = {}
-        self._solve()
 
     # -- the fixed point --
     def _solve(self) -> None:
+        """Rounds over every binding of every scope until nothing changes (at most MAX_ROUNDS)."""
         for s in self.c.scopes:
             for pname, param in s.params:
                 self.env[s.key(pname)] = {f"{_MARK}{s.index}:{pname}": ((param, f"parameter `{pname}` of `{s.name}()`"),)}
@@ -735,7 +735,8 @@ class FlowAnalysis:
         solver = self._solvers.get(classify)
         if solver is None:
             solver = _Solver(self, classify)
-            self._solvers[classify] = solver
+            self._solvers[classify] = solver  # registered first: a classify that asks for taints gets partial answers
+            solver._solve()
         return solver
 
     # -- calls between functions of the module --
