@@ -29,9 +29,14 @@ class Target:
 
 def display_path(path: Path, root: Path) -> str:
     try:
-        return path.absolute().relative_to(root).as_posix()
+        shown = path.absolute().relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        shown = path.as_posix()
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8 on disk: show its bytes escaped, read it by `path`
+        shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+    return shown
 
 
 def _git_visible(folder: Path) -> set[Path] | None:
@@ -79,6 +84,10 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
                 display_path(Path(e.filename or given), root), "unreadable", f"cannot list folder: {e.strerror}",
                 Level.ERROR))):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+            for d in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:  # loops, links out of the root
+                dirs.remove(d)
+                notes.append(Notification(display_path(Path(folder) / d, root), "symlink",
+                                          "symbolic link to a folder not followed", Level.NOTE))
             for name in sorted(files):
                 full = Path(folder) / name
                 rel = full.relative_to(given).as_posix()
@@ -100,18 +109,27 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
 
 def read_target(target: Target, max_bytes: int) -> bytes | Notification:
     """The file's bytes, or a notification saying why they could not be read; never blocks on FIFOs."""
+    not_a_file = Notification(target.display, "not-a-file", "not a regular file (device, FIFO or socket); not read",
+                              Level.NOTE)
     try:
         st = os.stat(target.path)
     except OSError as exc:
         return Notification(target.display, "unreadable", f"cannot access: {exc.strerror or exc}", Level.ERROR)
     if not stat.S_ISREG(st.st_mode):
-        return Notification(target.display, "not-a-file", "not a regular file (device, FIFO or socket); not read",
-                            Level.NOTE)
+        return not_a_file
     if st.st_size > max_bytes:
         return Notification(target.display, "too-large", f"file is {st.st_size:,} bytes, over limits.max-file-bytes "
                             f"({max_bytes:,}); not scanned")
+    try:  # non-blocking and checked again on the open file: a FIFO swapped in after the stat cannot hang us
+        fd = os.open(target.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        return Notification(target.display, "unreadable", f"cannot read: {exc.strerror or exc}", Level.ERROR)
     try:
-        with open(target.path, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return not_a_file
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(max_bytes + 1)
     except OSError as exc:
         return Notification(target.display, "unreadable", f"cannot read: {exc.strerror or exc}", Level.ERROR)
+    finally:
+        os.close(fd)

@@ -77,8 +77,9 @@ def measure(text: str, stop_after: int = 0) -> Shape:
             if len(runs) > 1:
                 runs.pop()
             continue
-        tokens += 1
-        runs[-1] += 1
+        weight = m.end() - m.start() if group == "op" else 1  # `---x` nests three times, `**` counts twice
+        tokens += weight
+        runs[-1] += weight
         if runs[-1] > longest:
             longest = runs[-1]
         if group == "open":

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0/C1 controls (ESC, CSI, OSC...), bidi controls and marks, line/paragraph separators, lone surrogates
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      r"\ud800-\udfff]")
 
 
 def secret_hash(secret: str) -> str:

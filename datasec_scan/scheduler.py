@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
 from .archives import is_container, read_member, scan_container
@@ -12,7 +14,7 @@ from .cache import Cache, code_fingerprint, default_dir
 from .config import Config
 from .discover import Target, read_target
 from .engine import scan_file
-from .model import FileResult, Notification
+from .model import FileResult, Level, Notification
 from .plugins import RuleSet
 
 PARALLEL_FROM = 40  # below this many files a pool costs more than it saves
@@ -59,11 +61,71 @@ def scan_targets(targets: list[Target], rules: RuleSet, config: Config, jobs: in
         for t in targets:
             yield scan_target(t, rules, config, cache)
         return
-    size = max(1, min(64, len(targets) // (jobs * 8)))
-    chunks = [targets[i:i + size] for i in range(0, len(targets), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for results in pool.map(_scan_chunk, [(c, rules, config, cache) for c in chunks]):
-            yield from results
+    yield from _scan_pooled(targets, rules, config, jobs, cache)
+
+
+# A worker that dies (SIGKILL, out of memory, a crash in a native parser) breaks the whole pool: every
+# unfinished task fails with BrokenProcessPool. Workers mark the files they start in shared memory, so after a
+# break the file each dead chunk was on is known: it is retried alone in a fresh process (and reported if
+# that dies too), and the other unfinished files go to a new pool. No other file loses its result.
+_started = None  # the worker's view of the shared "file i was started" bytes (set by _init_worker)
+
+
+def _init_worker(started) -> None:  # pragma: no cover - runs in workers
+    global _started
+    _started = started
+
+
+def _scan_indexed(args: tuple[list[int], list[Target], RuleSet, Config, Cache | None]) -> list[FileResult]:
+    indexes, targets, rules, config, cache = args
+    out = []
+    for i, t in zip(indexes, targets):
+        if _started is not None:
+            _started[i] = 1
+        out.append(scan_target(t, rules, config, cache))
+    return out
+
+
+def _isolated(target: Target, rules: RuleSet, config: Config, cache: Cache | None) -> FileResult:
+    """Scan one file in a fresh process of its own; if that process dies too, say so."""
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(scan_target, target, rules, config, cache).result()
+    except BrokenProcessPool:
+        return FileResult(target.display, notifications=(Notification(
+            target.display, "worker-crashed", "the process scanning this file died (killed, out of memory or a "
+            "crash in a parser), also when retried alone; file not scanned", Level.ERROR),))
+
+
+def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: int, cache: Cache | None
+                 ) -> Iterator[FileResult]:
+    results: dict[int, FileResult] = {}
+    todo = list(range(len(targets)))
+    shown = 0
+    while todo:
+        size = max(1, min(64, len(todo) // (jobs * 8)))
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        started = multiprocessing.RawArray("b", len(targets))
+        unfinished: list[list[int]] = []
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(started,)) as pool:
+            futures = [pool.submit(_scan_indexed, (c, [targets[i] for i in c], rules, config, cache)) for c in chunks]
+            for chunk, future in zip(chunks, futures):
+                try:
+                    results.update(zip(chunk, future.result()))
+                except BrokenProcessPool:
+                    unfinished.append(chunk)
+                while shown in results:
+                    yield results[shown]
+                    shown += 1
+        suspects = {max(i for i in chunk if started[i]) for chunk in unfinished if any(started[i] for i in chunk)}
+        if unfinished and not suspects:  # the pool broke before any file started: trust nothing
+            suspects = {i for chunk in unfinished for i in chunk}
+        for i in sorted(suspects):
+            results[i] = _isolated(targets[i], rules, config, cache)
+        todo = [i for chunk in unfinished for i in chunk if i not in suspects]
+        while shown in results:
+            yield results[shown]
+            shown += 1
 
 
 def collect(results: Iterable[FileResult]) -> tuple[FileResult, ...]:
