@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import click
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -167,13 +168,24 @@ def _collect_one(args: tuple[Any, tuple[str, ...], int]) -> tuple[list[EgressPoi
     return collect_file(target.display, data, allow)
 
 
+def is_test_file(display: str) -> bool:
+    """Test code (not shipped, talks to fixtures): `tests/`, `test/`, `testing/` folders, `test_*.py`, `*_test.py`,
+    `conftest.py`."""
+    parts = display.replace("\\", "/").replace("!/", "/").split("/")
+    name = parts[-1]
+    return (any(p in ("tests", "test", "testing", "t") for p in parts[:-1]) or name.startswith("test_")
+            or name.endswith("_test.py") or name == "conftest.py")
+
+
 def inventory(paths: Sequence[Path], root: Path, allow: Sequence[str] = (), exclude: Sequence[str] = (),
-              respect_gitignore: bool = True, jobs: int = 0, max_bytes: int = 5_000_000) -> Inventory:
-    """Collect every outbound point under `paths` (folders, files, archives)."""
+              respect_gitignore: bool = True, jobs: int = 0, max_bytes: int = 5_000_000,
+              include_tests: bool = False) -> Inventory:
+    """Collect every outbound point under `paths` (folders, files, archives); test code only if asked."""
     from .discover import discover
 
     targets, discover_notes = discover(list(paths), root, tuple(exclude), respect_gitignore)
-    work = [(t, tuple(allow), max_bytes) for t in targets if t.display.endswith((".py", ".pyw"))]
+    work = [(t, tuple(allow), max_bytes) for t in targets if t.display.endswith((".py", ".pyw"))
+            and (include_tests or not is_test_file(t.display))]
     points: list[EgressPoint] = []
     notes = [f"{n.path}: {n.message}" for n in discover_notes]
     if jobs == 1 or len(work) < 8:
@@ -264,9 +276,6 @@ def render_html(inv: Inventory, tool_version: str) -> str:
 
 # --- the `datasec-scan egress` command ---------------------------------------------------------------
 
-import click  # noqa: E402  (kept beside the command it serves)
-
-
 @click.command("egress")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
@@ -279,9 +288,11 @@ import click  # noqa: E402  (kept beside the command it serves)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Read configuration from this file instead of the nearest pyproject.toml.")
 @click.option("--isolated", is_flag=True, help="Read no configuration file.")
+@click.option("--include-tests", is_flag=True, help="Also list calls in test code (tests/, test_*.py, conftest.py).")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, help="Worker processes (0: all cores).")
 def egress_command(paths: tuple[Path, ...], fmt: str, output: Path | None, check: bool,
-                   extra_allow: tuple[str, ...], config_file: Path | None, isolated: bool, jobs: int) -> None:
+                   extra_allow: tuple[str, ...], config_file: Path | None, isolated: bool, include_tests: bool,
+                   jobs: int) -> None:
     """List every outbound call: destination, library, and which sensitive data reaches it."""
     from . import __version__
     from .cli import EXIT_CLEAN, EXIT_FINDINGS, load_config
@@ -291,7 +302,7 @@ def egress_command(paths: tuple[Path, ...], fmt: str, output: Path | None, check
     config = Config() if isolated else load_config(targets, config_file)
     allow = tuple(config.egress_allow) + tuple(extra_allow)
     inv = inventory(targets, Path.cwd(), allow, config.exclude, config.respect_gitignore, jobs,
-                    config.limits.max_file_bytes)
+                    config.limits.max_file_bytes, include_tests)
     if fmt == "json":
         text = to_json(inv)
     elif fmt == "html":

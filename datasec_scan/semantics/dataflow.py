@@ -520,8 +520,8 @@ class _Solver:
         targets = self.flow._local_targets(call, s)
         if targets:
             return self._apply_summaries(call, targets, s, d)
-        if any(n.startswith(_OPAQUE_PREFIXES) for n in names):
-            return {}
+        if any(n.startswith(_OPAQUE_PREFIXES) and "(" not in n for n in names):
+            return {}  # a network call's result is new data (a method on such a result follows its receiver)
         args = [a.value for a in call.args]
         if names & _TRANSFORM_NAMES or any(n.startswith(_TRANSFORM_PREFIXES) for n in names) or (
                 method in _TRANSFORM_METHODS):

@@ -1,0 +1,144 @@
+"""The egress inventory (`datasec-scan egress`), the allow-list matching, and the DS3xx analyzer's pieces."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from datasec_scan.cli import main
+from datasec_scan.egress import collect_file, host_allowed, inventory, is_test_file, render_text, to_json
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = REPO / "fixtures" / "undisclosed_egress"
+
+
+@pytest.mark.parametrize(("host", "allow", "expected"), [
+    ("api.example.com", ["api.example.com"], True),
+    ("API.Example.com.", ["api.example.com"], True),
+    ("api.example.com", ["example.com"], False),
+    ("o1.ingest.example.org", ["*.example.org"], True),
+    ("a.b.example.org", ["*.example.org"], True),
+    ("example.org", ["*.example.org"], False),
+    ("evil-example.org", ["*.example.org"], False),
+    ("10.1.2.3", ["10.0.0.0/8"], True),
+    ("192.168.1.1", ["10.0.0.0/8"], False),
+    ("203.0.113.5", ["203.0.113.5"], True),
+    ("2001:db8::1", ["2001:db8::/32"], True),
+    ("10.1.2.3", ["*.example.org", "example.com"], False),
+])
+def test_host_allowed(host: str, allow: list[str], expected: bool) -> None:
+    assert host_allowed(host, allow) is expected
+
+
+def _points(code: str, allow: tuple[str, ...] = ()):
+    points, notes = collect_file("app.py", textwrap.dedent(code).encode(), allow)
+    assert notes == []
+    return points
+
+
+def test_collect_file_destinations_libraries_and_sources() -> None:
+    points = _points("""
+        import os, socket, requests, urllib.request, smtplib
+        API = "https://api.example.com/v1"
+
+        def report(url):
+            requests.post(url, json={"env": dict(os.environ)})
+
+        requests.get(API + "/status")
+        urllib.request.urlopen(f"https://updates.example.net:8443/{os.getenv('CHANNEL')}")
+        s = socket.create_connection(("203.0.113.5", 4444))
+        s.sendall(socket.gethostname().encode())
+        smtplib.SMTP("smtp.example.net").sendmail("a", ["b"], "hello")
+        report(os.environ["REPORT_URL"])
+        """)
+    by_line = {p.line: p for p in points}
+    assert by_line[6].destination == "dynamic (depends on $REPORT_URL)" and by_line[6].sources == ("environment",)
+    assert (by_line[8].host, by_line[8].scheme, by_line[8].library) == ("api.example.com", "https", "requests")
+    assert (by_line[9].host, by_line[9].port) == ("updates.example.net", 8443)
+    assert (by_line[10].host, by_line[10].port, by_line[10].risk) == ("203.0.113.5", 4444, "raw-ip")
+    assert by_line[11].host == "203.0.113.5" and by_line[11].sources == ("host-info",)
+    assert {p.host for p in points if p.line == 12} == {"smtp.example.net"}
+
+
+def test_allow_marks_points() -> None:
+    points = _points("import requests\nrequests.get('https://a.example.com')\nrequests.get('https://b.example.net')\n",
+                     ("*.example.com",))
+    assert [(p.host, p.allowed) for p in points] == [("a.example.com", True), ("b.example.net", False)]
+
+
+def test_files_without_network_words_are_not_parsed() -> None:
+    assert collect_file("x.py", b"print('hello')\n") == ([], [])
+    assert collect_file("notes.txt", b"requests.get('https://example.com')\n") == ([], [])
+
+
+def test_unparsable_file_is_a_note_not_a_crash() -> None:
+    points, notes = collect_file("bad.py", b"import requests\ndef (:\n")
+    assert points == [] and notes and "cannot parse" in notes[0]
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("pkg/tests/test_x.py", True), ("tests/helpers.py", True), ("pkg/conftest.py", True),
+    ("pkg/x_test.py", True), ("pkg/client.py", False), ("pkg/testament.py", False),
+    ("a-1.0.tar.gz!/a-1.0/tests/t.py", True),
+])
+def test_is_test_file(path: str, expected: bool) -> None:
+    assert is_test_file(path) is expected
+
+
+def test_inventory_groups_and_renders(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("import requests\nrequests.get('https://api.example.com/x')\n"
+                                   "requests.post('https://api.example.com/y')\n")
+    (tmp_path / "b.py").write_text("import requests, os\nrequests.get(os.environ['U'])\n")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_a.py").write_text("import requests\nrequests.get('https://test.example.org')\n")
+    inv = inventory([tmp_path], tmp_path, ("api.example.com",), jobs=1)
+    assert [k for k, _ in inv.groups()] == ["api.example.com", "dynamic"]
+    text = render_text(inv)
+    assert "api.example.com" in text and "dynamic (depends on $U)" in text and "test.example.org" not in text
+    doc = json.loads(to_json(inv))
+    assert doc["summary"][0] == {"destination": "api.example.com", "calls": 2, "kinds": ["http"], "sources": [],
+                                 "allowed": True, "risk": None}
+    assert to_json(inv) == to_json(inventory([tmp_path], tmp_path, ("api.example.com",), jobs=1))  # deterministic
+    with_tests = inventory([tmp_path], tmp_path, jobs=1, include_tests=True)
+    assert "test.example.org" in {p.host for p in with_tests.points}
+
+
+def test_cli_check_exits_1_outside_allow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(PROJECT)
+    result = CliRunner().invoke(main, ["egress", ".", "--check"])
+    assert result.exit_code == 1, result.output
+    assert "metrics.example.net  [NOT IN ALLOW]" in result.output
+    assert "destinations outside the allow list" in result.output
+
+
+def test_cli_check_passes_when_everything_is_disclosed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(PROJECT)
+    extra = ["--allow", "metrics.example.net", "--allow", "updates.example.net", "--allow", "ingest.example.org",
+             "--allow", "192.168.0.0/16"]
+    result = CliRunner().invoke(main, ["egress", ".", "--check", *extra])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_json_and_html(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("import requests\nrequests.get('https://api.example.com/<b>')\n")
+    out = CliRunner().invoke(main, ["egress", str(tmp_path), "--isolated", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["points"][0]["host"] == "api.example.com"
+    page = tmp_path / "egress.html"
+    out = CliRunner().invoke(main, ["egress", str(tmp_path), "--isolated", "--format", "html", "-o", str(page)])
+    assert out.exit_code == 0, out.output
+    html = page.read_text()
+    assert "api.example.com" in html and "Egress" in html
+
+
+def test_cli_check_without_allow_fails_on_static_destinations(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("import requests\nrequests.get('https://api.example.com/x')\n")
+    result = CliRunner().invoke(main, ["egress", str(tmp_path), "--isolated", "--check"])
+    assert result.exit_code == 1
+    (tmp_path / "a.py").write_text("import requests, os\nrequests.get(os.environ['URL'])\n")
+    assert CliRunner().invoke(main, ["egress", str(tmp_path), "--isolated", "--check"]).exit_code == 0
