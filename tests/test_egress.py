@@ -10,7 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from datasec_scan.cli import main
-from datasec_scan.egress import collect_file, host_allowed, inventory, is_test_file, render_text, to_json
+from datasec_scan.egress import (
+    collect_file,
+    host_allowed,
+    inventory,
+    is_test_file,
+    render_text,
+    to_json,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "fixtures" / "undisclosed_egress"
