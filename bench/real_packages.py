@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                          "critical": sum(f["severity"] == "critical" for f in high),
                          "high": sum(f["severity"] == "high" for f in high),
                          "medium_or_low": len(findings) - len(high)})
+            print(f"  scanned {archive.name}: {rows[-1]['critical']} critical, {rows[-1]['high']} high",
+                  file=sys.stderr, flush=True)
 
     width = max((len(r["package"]) for r in rows), default=10)
     print(f"{'package':<{width}}  {'files':>6}  {'critical':>8}  {'high':>5}  {'med/low':>7}")

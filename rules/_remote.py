@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import libcst as cst
 
@@ -101,9 +101,10 @@ class Analyzer:
         self._flow_failed = False
         self._decoded: dict[int, Peeled | None] = {}
         self._noted: set[str] = set()
+        self._classify = self.classify  # one object, so the data-flow layer solves once per file
 
     @classmethod
-    def of(cls, context: FileContext) -> "Analyzer":
+    def of(cls, context: FileContext) -> Analyzer:
         found = getattr(context, "_ds1xx_analyzer", None)
         if found is None:
             found = cls(context)
@@ -200,9 +201,7 @@ class Analyzer:
                 found.append(ENV)
             if any(q in USER_ATTRS or q.startswith("sys.argv") for q in qualified):
                 found.append(USER)
-            if any(q == r or q.startswith(r + ".") for q in qualified for r in REQUEST_ATTRS):
-                found.append(REQUEST)
-            elif isinstance(expr, cst.Attribute) and self._request_parameter(expr):
+            if any(q == r or q.startswith(r + ".") for q in qualified for r in REQUEST_ATTRS) or isinstance(expr, cst.Attribute) and self._request_parameter(expr):
                 found.append(REQUEST)
             if isinstance(expr, cst.Attribute) and self._handler_input(expr):
                 found.append(LISTENER)
@@ -267,7 +266,7 @@ class Analyzer:
         flow = self.flow()
         if flow is not None:
             try:
-                for taint in flow.taints(expr, self.classify):
+                for taint in flow.taints(expr, self._classify):
                     if taint.label in LABEL_TEXT and (taint.label not in found or len(found[taint.label].steps) < 2):
                         if taint.steps:
                             found[taint.label] = Source(taint.label, tuple(taint.steps))
@@ -325,7 +324,7 @@ class Analyzer:
             seen.add(expr.value)
             flow = self.flow()
             scope = flow.function_of(expr) if flow is not None else None
-            for value in self.names._bound.get(expr.value, [])[:8]:  # noqa: SLF001 - the resolver's bindings
+            for value in self.names._bound.get(expr.value, [])[:8]:
                 if not isinstance(value, cst.BaseExpression):
                     continue
                 anchor = value.value if isinstance(value, cst.Subscript) and isinstance(
@@ -403,43 +402,43 @@ def snippet(text: str, limit: int = 60) -> tuple[str, tuple[str, ...]]:
 # --- command strings ---------------------------------------------------------------------------------------------
 
 REVERSE_SHELL_COMMANDS = [
-    (re.compile(r"/dev/(tcp|udp)/[^\s/]+/\d+", re.I), "bash /dev/tcp redirection"),
-    (re.compile(r"\bn(c|cat|etcat)(\.exe)?\b[^|;&]*\s-[a-z]*[ec]\s*\S*(sh|cmd|powershell)", re.I), "netcat -e shell"),
-    (re.compile(r"\bn(c|cat)\b[^|;&]*--(exec|sh-exec)", re.I), "ncat --exec"),
-    (re.compile(r"mkfifo\b.*\|\s*(/bin/)?(ba|z|da)?sh\b.*\|\s*n(c|cat|etcat)\b", re.I), "mkfifo netcat shell"),
-    (re.compile(r"mknod\b.*\bp\b.*(nc|telnet)\b", re.I), "mknod pipe shell"),
-    (re.compile(r"\bsocat\b.*\bexec:", re.I), "socat exec"),
-    (re.compile(r"\bsocat\b.*\btcp(4|6)?(-connect|-listen)?:.*\b(pty|system:)", re.I), "socat pty"),
-    (re.compile(r"\btelnet\b[^|]*\|\s*(/bin/)?(ba)?sh\b[^|]*\|\s*telnet\b", re.I), "telnet pipe shell"),
+    (re.compile(r"/dev/(tcp|udp)/[^\s/]+/\d+", re.IGNORECASE), "bash /dev/tcp redirection"),
+    (re.compile(r"\bn(c|cat|etcat)(\.exe)?\b[^|;&]*\s-[a-z]*[ec]\s*\S*(sh|cmd|powershell)", re.IGNORECASE), "netcat -e shell"),
+    (re.compile(r"\bn(c|cat)\b[^|;&]*--(exec|sh-exec)", re.IGNORECASE), "ncat --exec"),
+    (re.compile(r"mkfifo\b.*\|\s*(/bin/)?(ba|z|da)?sh\b.*\|\s*n(c|cat|etcat)\b", re.IGNORECASE), "mkfifo netcat shell"),
+    (re.compile(r"mknod\b.*\bp\b.*(nc|telnet)\b", re.IGNORECASE), "mknod pipe shell"),
+    (re.compile(r"\bsocat\b.*\bexec:", re.IGNORECASE), "socat exec"),
+    (re.compile(r"\bsocat\b.*\btcp(4|6)?(-connect|-listen)?:.*\b(pty|system:)", re.IGNORECASE), "socat pty"),
+    (re.compile(r"\btelnet\b[^|]*\|\s*(/bin/)?(ba)?sh\b[^|]*\|\s*telnet\b", re.IGNORECASE), "telnet pipe shell"),
     (re.compile(r"\b(python[23w]?|perl|ruby|php|lua)\b.*\s-[cerE]\s.*socket.*(connect|fsockopen|TCPSocket|open\()"
-                r".*(dup2|pty|spawn|subprocess|exec|popen|/bin/sh|system|sh\b|cmd)", re.I | re.S),
+                r".*(dup2|pty|spawn|subprocess|exec|popen|/bin/sh|system|sh\b|cmd)", re.IGNORECASE | re.DOTALL),
      "scripting-language socket shell one-liner"),
-    (re.compile(r"\bfsockopen\s*\(.*\b(exec|shell_exec|system|proc_open)\b", re.I), "php fsockopen shell"),
-    (re.compile(r"New-Object\s+System\.Net\.Sockets\.TCPClient.*(iex|Invoke-Expression)", re.I | re.S),
+    (re.compile(r"\bfsockopen\s*\(.*\b(exec|shell_exec|system|proc_open)\b", re.IGNORECASE), "php fsockopen shell"),
+    (re.compile(r"New-Object\s+System\.Net\.Sockets\.TCPClient.*(iex|Invoke-Expression)", re.IGNORECASE | re.DOTALL),
      "powershell TCPClient shell"),
-    (re.compile(r"0<&\d+\s*;?\s*exec\s+\d+<>/dev/tcp", re.I), "bash exec fd shell"),
+    (re.compile(r"0<&\d+\s*;?\s*exec\s+\d+<>/dev/tcp", re.IGNORECASE), "bash exec fd shell"),
 ]
 
 DOWNLOAD_EXEC_COMMANDS = [
-    (re.compile(r"\b(curl|wget|fetch)\b[^|;&]*(https?|ftp)://[^|;&]*\|\s*(sudo\s+)?(/\S*/)?(ba|z|da|k)?sh\b", re.I),
+    (re.compile(r"\b(curl|wget|fetch)\b[^|;&]*(https?|ftp)://[^|;&]*\|\s*(sudo\s+)?(/\S*/)?(ba|z|da|k)?sh\b", re.IGNORECASE),
      "download piped into a shell"),
     (re.compile(r"\b(curl|wget|fetch)\b[^|;&]*(https?|ftp)://[^|;&]*\|\s*(sudo\s+)?(python[0-9.]*|perl|ruby|php|node)"
-                r"\b", re.I), "download piped into an interpreter"),
-    (re.compile(r"\b(ba|z)?sh\s+-c\s+[\"']?\$\((curl|wget)\b", re.I), "shell running a downloaded script"),
-    (re.compile(r"\b(curl|wget)\b[^;&|]*(https?|ftp)://.*(&&|;)\s*(sudo\s+)?chmod\s+(\+|u\+|a\+|[0-7]*[1357]\b)", re.I | re.S),
+                r"\b", re.IGNORECASE), "download piped into an interpreter"),
+    (re.compile(r"\b(ba|z)?sh\s+-c\s+[\"']?\$\((curl|wget)\b", re.IGNORECASE), "shell running a downloaded script"),
+    (re.compile(r"\b(curl|wget)\b[^;&|]*(https?|ftp)://.*(&&|;)\s*(sudo\s+)?chmod\s+(\+|u\+|a\+|[0-7]*[1357]\b)", re.IGNORECASE | re.DOTALL),
      "download then chmod +x"),
-    (re.compile(r"\b(curl|wget)\b[^;&|]*\s-(o|O)\s*(\S+).*(&&|;)\s*(\./|/tmp/|sh\s|bash\s|python)", re.I | re.S),
+    (re.compile(r"\b(curl|wget)\b[^;&|]*\s-(o|O)\s*(\S+).*(&&|;)\s*(\./|/tmp/|sh\s|bash\s|python)", re.IGNORECASE | re.DOTALL),
      "download then run"),
     (re.compile(r"\b(iex|Invoke-Expression)\b.*\b(DownloadString|DownloadFile|Invoke-WebRequest|iwr|irm|"
-                r"Invoke-RestMethod|Net\.WebClient)", re.I | re.S), "PowerShell download cradle"),
+                r"Invoke-RestMethod|Net\.WebClient)", re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
     (re.compile(r"\b(DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod)\b.*\|\s*(iex|Invoke-Expression)\b",
-                re.I | re.S), "PowerShell download cradle"),
-    (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.I | re.S),
+                re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
+    (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.IGNORECASE | re.DOTALL),
      "PowerShell -EncodedCommand"),
-    (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.I), "certutil download"),
-    (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.I), "bitsadmin download"),
-    (re.compile(r"\bmshta(\.exe)?\s+(https?|vbscript|javascript):", re.I), "mshta remote script"),
-    (re.compile(r"\bregsvr32\b.*/i:https?://", re.I), "regsvr32 remote scriptlet"),
+    (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.IGNORECASE), "certutil download"),
+    (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.IGNORECASE), "bitsadmin download"),
+    (re.compile(r"\bmshta(\.exe)?\s+(https?|vbscript|javascript):", re.IGNORECASE), "mshta remote script"),
+    (re.compile(r"\bregsvr32\b.*/i:https?://", re.IGNORECASE), "regsvr32 remote scriptlet"),
 ]
 
 

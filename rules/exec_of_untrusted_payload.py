@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import libcst as cst
 
-from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan import fallback
+from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
-from ._remote import (DECODED, ENV, FILE, LABEL_TEXT, NETWORK, SOCKET, USER, Analyzer, code_of, keyword, positional,
-                      python_payload, snippet)
+from ._remote import (
+    DECODED,
+    ENV,
+    FILE,
+    LABEL_TEXT,
+    NETWORK,
+    SOCKET,
+    USER,
+    Analyzer,
+    code_of,
+    keyword,
+    positional,
+    python_payload,
+    snippet,
+)
 
 _SEVERITY = {NETWORK: Severity.CRITICAL, SOCKET: Severity.CRITICAL, DECODED: Severity.HIGH, ENV: Severity.MEDIUM,
              FILE: Severity.LOW, USER: Severity.LOW}
 _CONFIDENCE = {NETWORK: Confidence.HIGH, SOCKET: Confidence.HIGH, DECODED: Confidence.MEDIUM, ENV: Confidence.MEDIUM,
                FILE: Confidence.LOW, USER: Confidence.LOW}
 _HIDING = {"concat"}  # a plain concatenation of readable strings hides nothing
+_SERIALIZERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle", "copy", "joblib"}
 _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
 
 
@@ -130,7 +144,9 @@ class ExecOfUntrustedPayload(Rule):
         if command is None:
             return
         sources = an.sources(command)
-        peeled = an.decoded(command)
+        parts = [e.value for e in command.elements] if isinstance(command, (cst.List, cst.Tuple)) else [command]
+        decoded = [p for p in (an.decoded(part) for part in parts) if p is not None and p.layers]
+        peeled = decoded[0] if decoded else an.decoded(command)
         hidden = peeled is not None and bool(set(peeled.layers) - _HIDING - {"escapes"})
         if NETWORK in sources:
             label, severity, confidence = NETWORK, Severity.CRITICAL, Confidence.HIGH
@@ -149,8 +165,19 @@ class ExecOfUntrustedPayload(Rule):
         self.report(node, message, severity=severity, confidence=confidence,
                     flow=sources[label].steps + ((node, f"sink: {spawn[1]}"),))
 
+    @staticmethod
+    def _round_trip(arg: cst.BaseExpression, an: Analyzer) -> bool:
+        """`pickle.loads(pickle.dumps(x))`: bytes this process just produced are not someone else's payload."""
+        value = arg
+        if isinstance(value, cst.Name):
+            value = an.names.single_value(value.value) or value
+        return isinstance(value, cst.Call) and any(q.endswith((".dumps", ".dump", "copy.deepcopy")) and q.split(".")[0] in
+                                                   _SERIALIZERS for q in an.call_names(value))
+
     def _check(self, node: cst.Call, kind: str, qualified: str, arg: cst.BaseExpression, an: Analyzer) -> None:
         sink = qualified.replace("builtins.", "")
+        if kind == "deserialize" and self._round_trip(arg, an):
+            return
         sources = {label: src for label, src in an.sources(arg).items() if label in _SEVERITY}
         peeled = an.decoded(arg)
         payload = python_payload(peeled, an.context.limits.max_decoded_bytes if an.context.limits else 1_000_000)

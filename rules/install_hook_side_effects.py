@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import libcst as cst
 
-from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan import fallback
+from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
-from ._remote import (DECODED, DOWNLOAD_EXEC_COMMANDS, NETWORK, REVERSE_SHELL_COMMANDS, SOCKET, Analyzer, any_match,
-                      code_of, match_command, short)
+from ._remote import (
+    DECODED,
+    DOWNLOAD_EXEC_COMMANDS,
+    NETWORK,
+    REVERSE_SHELL_COMMANDS,
+    SOCKET,
+    Analyzer,
+    any_match,
+    code_of,
+    match_command,
+    short,
+)
 
 _HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_ext", "build_clib", "build_scripts",
                   "sdist", "bdist_wheel", "bdist_egg", "install_lib", "install_scripts", "install_data", "Command",
                   "editable_wheel", "dist_info"}
 _BUILD_ONLY = {"build", "build_py", "build_ext", "build_clib", "build_scripts", "sdist", "bdist_wheel", "bdist_egg",
                "Command", "editable_wheel", "dist_info"}
+_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream", "urlopen")
 _NETWORK_CALLS = ("urllib.request.urlretrieve", "urllib.urlretrieve", "socket.socket().connect",
-                  "socket.create_connection", "smtplib.SMTP", "ftplib.FTP", "http.client.HTTPConnection",
-                  "http.client.HTTPSConnection", "requests.*", "httpx.*", "urllib.request.urlopen",
-                  "urllib.request.Request", "urllib2.urlopen", "urllib3.PoolManager().request", "aiohttp.*",
-                  "dns.resolver.resolve", "socket.gethostbyname", "webbrowser.open")
+                  "socket.create_connection", "smtplib.SMTP", "ftplib.FTP", "http.client.HTTPConnection().request",
+                  "http.client.HTTPSConnection().request", "urllib.request.urlopen", "urllib2.urlopen",
+                  "urllib.urlopen", "urllib3.PoolManager().request", "urllib3.request", "aiohttp.request",
+                  "dns.resolver.resolve", "dns.resolver.query", "socket.gethostbyname", "webbrowser.open",
+                  *(f"requests.{v}" for v in _VERBS), *(f"requests.Session().{v}" for v in _VERBS),
+                  *(f"httpx.{v}" for v in _VERBS), *(f"httpx.Client().{v}" for v in _VERBS),
+                  *(f"aiohttp.ClientSession().{v}" for v in _VERBS))
 _CUSTOMIZE = ("sitecustomize.py", "usercustomize.py")
 _BUILD_TOOLS = {"git", "hg", "svn", "pkg-config", "cmake", "make", "gmake", "ninja", "meson", "gcc", "g++", "cc", "c++",
                 "clang", "clang++", "cl", "cl.exe", "nvcc", "cython", "uname", "xcrun", "ldconfig", "ar", "ranlib",
@@ -161,8 +175,7 @@ class InstallHookSideEffects(Rule):
         if spawn is not None:
             return "process", spawn[1], an.command_text(node)
         hit = any_match(qualified, _NETWORK_CALLS)
-        if hit and not hit.endswith((".exceptions", "Error")) and not any(
-                q.startswith(("requests.exceptions", "requests.adapters", "requests.compat")) for q in qualified):
+        if hit:
             return "network", hit, None
         sink = an.exec_sink(node)
         if sink is not None:
