@@ -594,6 +594,8 @@ class Analyzer:
             value = arg.value
             if isinstance(value, (cst.List, cst.Tuple)):
                 texts += [t for t in (fold_str(e.value, self.names) for e in value.elements) if t]
+            elif isinstance(value, cst.FormattedString):
+                texts += [p.value for p in value.parts if isinstance(p, cst.FormattedStringText)]
             else:
                 t = fold_str(value, self.names) or self._constant_prefix(value)
                 if t:
