@@ -91,9 +91,21 @@ def measure(text: str, stop_after: int = 0) -> Shape:
     return Shape(tokens, longest, line, complete)
 
 
+_SHAPE: list = [None, None]  # the last text measured and its Shape (obstacle, then parse_ast, see one text)
+
+
+def _measured(text: str, stop_after: int) -> Shape:
+    text_seen, shape = _SHAPE
+    if text_seen is text and (shape.complete or shape.tokens >= stop_after):
+        return shape
+    shape = measure(text, stop_after)
+    _SHAPE[:] = [text, shape]
+    return shape
+
+
 def obstacle(text: str, limits: "Limits") -> tuple[str, str] | None:
     """Why libcst must not be asked to parse `text` (notification kind, message naming the limit), or None."""
-    shape = measure(text, stop_after=limits.max_parse_tokens + 1)
+    shape = _measured(text, limits.max_parse_tokens + 1)
     if shape.tokens > limits.max_parse_tokens:
         return "too-large", f"more than limits.max-parse-tokens ({limits.max_parse_tokens:,}) tokens"
     if shape.longest_line > limits.max_line_chars:
@@ -107,7 +119,7 @@ def obstacle(text: str, limits: "Limits") -> tuple[str, str] | None:
 
 def parse_ast(text: str, limits: "Limits") -> tuple[ast.Module | None, str]:
     """CPython's parse (never compile or run) within `limits.max-fallback-ast-tokens`; (tree or None, how it went)."""
-    shape = measure(text, stop_after=limits.max_fallback_ast_tokens + 1)
+    shape = _measured(text, limits.max_fallback_ast_tokens + 1)
     if shape.tokens > limits.max_fallback_ast_tokens:
         return None, f"ast not tried: over limits.max-fallback-ast-tokens ({limits.max_fallback_ast_tokens:,})"
     try:
@@ -214,27 +226,60 @@ def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
 
 
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """ast.walk without recursion (a deep tree must not exhaust the stack)."""
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node under `tree` in source order, without recursion (a deep tree must not exhaust the stack)."""
+    out: list[ast.AST] = []
     stack = [tree]
     while stack:
         node = stack.pop()
-        yield node
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        out.append(node)
+        children: list[ast.AST] = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                children.append(value)
+            elif isinstance(value, list):
+                children.extend(v for v in value if isinstance(v, ast.AST))
+        stack.extend(reversed(children))
+    return out
+
+
+_NODES: list = [None, []]  # the last tree walked and its nodes: the detectors share one walk
+
+
+def nodes(tree: ast.AST) -> list[ast.AST]:
+    if _NODES[0] is not tree:
+        _NODES[:] = [tree, _walk(tree)]
+    return _NODES[1]
 
 
 def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _tainted_names(tree: ast.AST) -> set[str]:
-    """Names assigned (anywhere in the module) from an expression that decodes or downloads data."""
-    found: set[str] = set()
-    for node in _walk(tree):
+def _tainted_names(tree: ast.AST, wanted: set[str]) -> set[str]:
+    """Which of `wanted` (and the names they are built from) hold data that was decoded or downloaded."""
+    assigns = []
+    for node in nodes(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None:
-            if _mentions(node.value, found):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                found.update(t.id for tg in targets for t in _walk(tg) if isinstance(t, ast.Name))
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(node.value, ast.Constant):  # the common `x = 1`: nothing to follow
+                continue
+            names = {tg.id for tg in targets if isinstance(tg, ast.Name)}
+            if len(names) < len(targets):
+                names = {t.id for tg in targets for t in _walk(tg) if isinstance(t, ast.Name)}
+            assigns.append((names, node.value))
+    for _ in range(8):  # backwards: the names the wanted ones are assigned from
+        grown = {n.id for names, value in assigns if names & wanted for n in _walk(value)
+                 if isinstance(n, ast.Name)} - wanted
+        if not grown:
+            break
+        wanted = wanted | grown
+    found: set[str] = set()
+    for _ in range(2):  # forwards, twice so that source order does not matter for one hop
+        for names, value in assigns:
+            if names & wanted and not names <= found and _mentions(value, found):
+                found |= names
     return found
 
 
@@ -272,14 +317,17 @@ def _mentions_net(expr: ast.AST) -> bool:
 def exec_of_payload(tree: ast.Module | None, text: str) -> Iterator[TextMatch]:
     """exec/eval/compile of decoded (base64, zlib, marshal, hex...) or downloaded (urlopen, requests, recv) data."""
     if tree is not None:
-        tainted = _tainted_names(tree)
+        sinks = [n for n in nodes(tree) if isinstance(n, ast.Call) and n.args and _last(dotted(n.func)) in EXEC_SINKS]
+        if not sinks:
+            return
+        wanted = {n.id for call in sinks for n in _walk(call.args[0]) if isinstance(n, ast.Name)}
+        tainted = _tainted_names(tree, wanted) if wanted else set()
         starts = line_starts(text)
-        for node in _walk(tree):
-            if isinstance(node, ast.Call) and _last(dotted(node.func)) in EXEC_SINKS and node.args:
-                if _mentions(node.args[0], tainted):
-                    start, end = span_of(node, starts)
-                    yield TextMatch(start, end, f"{_last(dotted(node.func))}() of decoded or downloaded data "
-                                    "(reduced scan: the file could not be parsed with libcst)")
+        for node in sinks:
+            if _mentions(node.args[0], tainted):
+                start, end = span_of(node, starts)
+                yield TextMatch(start, end, f"{_last(dotted(node.func))}() of decoded or downloaded data "
+                                "(reduced scan: the file could not be parsed with libcst)")
         return
     pos = 0
     while True:
@@ -306,7 +354,7 @@ def reverse_shell(tree: ast.Module | None, text: str) -> Iterator[TextMatch]:
         return
     if tree is not None:
         starts = line_starts(text)
-        for node in _walk(tree):
+        for node in nodes(tree):
             if isinstance(node, ast.Call):
                 name = dotted(node.func)
                 if _last(name) in ("dup2", "spawn") and (name.startswith(("os.", "pty.")) or name in ("dup2", "spawn")):
@@ -331,10 +379,10 @@ def install_hook(tree: ast.Module | None, text: str, filename: str) -> Iterator[
     if filename != "setup.py":
         return
     if tree is not None:
-        imported = {a.name.split(".")[0] for n in _walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+        imported = {a.name.split(".")[0] for n in nodes(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                     for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])}
         starts = line_starts(text)
-        for node in _walk(tree):
+        for node in nodes(tree):
             if not isinstance(node, ast.Call):
                 continue
             name = dotted(node.func)

