@@ -194,6 +194,11 @@ def host_risk(host: str | None, path: str | None = None) -> str | None:
     return None
 
 
+def known_provider(var: str) -> bool:
+    """Whether the `[providers]` table names the service a variable belongs to."""
+    return any(name_re.match(var.upper()) for name_re, _ in _PROVIDERS)
+
+
 def provider_hosts_match(var: str, host: str) -> bool:
     """Whether `host` plausibly belongs to the service a secret-named variable is for."""
     host = host.lower()

@@ -14,6 +14,7 @@ from ._outbound import (
     host_risk,
     label_severity,
     label_text,
+    known_provider,
     provider_hosts_match,
 )
 
@@ -46,9 +47,10 @@ class SensitiveDataToNetwork(Rule):
     Not reported: a secret-named variable sent to a destination that comes from configuration
     (a variable, parameter or attribute rather than a literal) or to a literal host of the service
     the variable is named after (`GITHUB_TOKEN` to `api.github.com`, `ACME_API_KEY` to
-    `api.acme.example`) — that is an API client authenticating. Sent in `headers=`/`auth=` to
-    another literal, non-risky host it is **medium** (an API credential going to a host that does
-    not look like its service).
+    `api.acme.example`) — that is an API client authenticating. Environment variables in the
+    credential positions of a client (`auth=`, `headers=`, `cookies=`, `smtp.login(...)`) are not
+    reported either, unless the host is high-risk, or the variable belongs to a known service
+    (`GITHUB_TOKEN`, `AWS_*`, `NPM_TOKEN`...) and the literal host is not that service's: **medium**.
 
     ## Why is this bad?
     Stealing credentials, tokens and the environment of CI runners and developer machines is what
@@ -142,14 +144,20 @@ class SensitiveDataToNetwork(Rule):
     def _severity(label: str, role: str, dests, risky: bool) -> Severity | None:  # type: ignore[no-untyped-def]
         severity = label_severity(label)
         kind, _, var = label.partition(":")
+        if kind in ("env", "env-secret") and role == "credentials" and not risky:
+            # A client authenticating (auth=, headers=, cookies=, .login()): reported only when a variable of a
+            # known service (GITHUB_TOKEN) goes to a literal host that is not that service's.
+            known = [d for d in dests if d.known]
+            if kind == "env-secret" and known and known_provider(var) and not all(
+                    provider_hosts_match(var, d.host) for d in known):
+                return Severity.MEDIUM
+            return None
         if kind == "env-secret":
             known = [d for d in dests if d.known]
             if not known:
                 return None  # a secret handed to a configured endpoint: an API client authenticating
             if not risky and all(provider_hosts_match(var, d.host) for d in known):
                 return None
-            if role == "credentials" and not risky:
-                severity = Severity.MEDIUM
         if risky:
             severity = severity.raised()
         return severity
