@@ -12,9 +12,9 @@ from ._outbound import (
     RISK_TEXT,
     Analyzer,
     host_risk,
+    known_provider,
     label_severity,
     label_text,
-    known_provider,
     provider_hosts_match,
 )
 
