@@ -78,7 +78,7 @@ _PREDICATE_METHODS = frozenset({
     "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "isidentifier",
     "isnumeric", "isdecimal", "isascii", "count", "find", "rfind", "index", "rindex", "exists", "is_file", "is_dir",
     "is_absolute", "__len__", "__contains__", "__eq__", "__ne__", "__bool__", "__hash__", "hexdigest", "digest",
-    "match", "fullmatch", "search", "has_key", "issubset", "issuperset", "isdisjoint", "close", "flush",
+    "has_key", "issubset", "issuperset", "isdisjoint", "close", "flush",
     "raise_for_status", "status_code", "ok",
 })
 # Calls whose result carries the taint of their arguments (and receiver).
@@ -99,6 +99,7 @@ _TRANSFORM_METHODS = frozenset({
     "format", "format_map", "join", "dumps", "dump", "encode", "decode", "b64encode", "b32encode", "b16encode",
     "b85encode", "a85encode", "urlsafe_b64encode", "encodebytes", "hexlify", "compress", "encrypt", "urlencode",
     "quote", "quote_plus", "pack", "packb", "hex", "to_json", "serialize", "fernet_encrypt", "xor", "translate",
+    "findall", "finditer", "search", "match", "fullmatch", "sub", "split", "readlines",
 })
 # Calls that never carry their arguments' taint into their result (new data comes back).
 _OPAQUE_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib.request.", "urllib3.", "http.client.", "socket.",
