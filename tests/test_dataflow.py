@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
+import hypothesmith
 import libcst as cst
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from datasec_scan.semantics.dataflow import MAX_PATH, FlowAnalysis
 from datasec_scan.semantics.names import NameResolver
@@ -249,3 +251,56 @@ def test_generated_5000_line_module_is_bounded() -> None:
     found = _sink_labels("\n".join(lines))
     assert len(lines) >= 5000
     assert len(found) == 500 and all(labels == {"env"} for labels in found)
+
+
+def test_values_of_follows_plain_assignments_defaults_and_call_sites() -> None:
+    module, flow, _ = _analyze("""
+    URL = "https://a.example.com"
+    def send(url="https://b.example.com"):
+        target = url
+        sink(target)
+    send("https://c.example.com")
+    class C:
+        def __init__(self):
+            self.host = "d.example.com"
+        def go(self):
+            sink(self.host)
+    for loop_var in range(3):
+        sink(loop_var)
+    """)
+    calls = []
+
+    class _Sinks(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "sink":
+                calls.append(node.args[0].value)
+
+    module.visit(_Sinks())
+
+    def texts(expr: cst.BaseExpression) -> list[str]:
+        return [module.code_for_node(v) for v in flow.values_of(expr)]
+
+    assert texts(calls[0]) == ["url"]
+    (url_name,) = flow.values_of(calls[0])
+    assert sorted(texts(url_name)) == ['"https://b.example.com"', '"https://c.example.com"']
+    assert texts(calls[1]) == ['"d.example.com"']
+    assert texts(calls[2]) == []  # a loop variable has no single plain value
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_never_crashes_on_generated_programs(source: str) -> None:
+    try:
+        module = cst.parse_module(source)
+    except Exception:  # noqa: BLE001  libcst rejects some grammar-valid programs; not our concern here
+        return
+    names = NameResolver(module)
+    flow = FlowAnalysis(module, names)
+    classify = _classifier(names)
+
+    class _All(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            for arg in node.args:
+                flow.taints(arg.value, classify)
+
+    module.visit(_All())
