@@ -693,7 +693,12 @@ def collect_egress(context: FileContext) -> list[EgressSite]:
         if sink is None:
             continue
         sources = tuple(sorted({t.label for _, t in analyzer.data_taints(sink)}))
-        for dest in analyzer.destinations(sink):
+        dests = analyzer.destinations(sink)
+        dynamic = [d for d in dests if not d.known]
+        if len(dynamic) > 1:  # one point per call: what its destination depends on, merged
+            deps = tuple(dict.fromkeys(dep for d in dynamic for dep in d.depends_on))[:6]
+            dests = tuple(d for d in dests if d.known) + (Destination(depends_on=deps),)
+        for dest in dests:
             sites.append(EgressSite(call, sink.spec.library, sink.method, sink.kind, dest.host, dest.scheme, dest.port,
                                     dest.depends_on, sources, host_risk(dest.host, dest.path)))
     return sites
