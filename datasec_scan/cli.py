@@ -82,10 +82,16 @@ def main() -> None:
               "distribution names (default: all, plus .pth files no distribution owns), read via their RECORD.")
 @click.option("--python", "python", metavar="PATH", help="With --installed: the interpreter whose site-packages to "
               "scan (it is only asked for its paths, with -I -S; nothing installed is imported).")
+@click.option("--sarif-suppressed", type=click.Choice(["include", "omit"]), default="include", show_default=True,
+              help="SARIF: emit suppressed findings with SARIF `suppressions`, or leave them out (GitHub code "
+              "scanning does not honour `suppressions`; see docs/github-code-scanning.md).")
+@click.option("--sarif-category", default="datasec-scan/", show_default=True, metavar="TEXT",
+              help="SARIF: runAutomationDetails.id, the code scanning category ('' leaves it to the upload step).")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, config_file: Path | None,
          select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, no_cache: bool, cache_dir: Path | None,
          baseline_file: Path | None = None, since: str | None = None, no_inline_ignores: bool = False,
-         isolated: bool = False, installed: bool = False, python: str | None = None) -> None:
+         isolated: bool = False, installed: bool = False, python: str | None = None,
+         sarif_suppressed: str = "include", sarif_category: str = "datasec-scan/") -> None:
     """Scan files and folders (default: the current folder), wheels/sdists/eggs, or installed distributions."""
     from .discover import discover
     from .model import ScanResult, Severity
@@ -131,7 +137,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes),
                         packages=packages)
     colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    report = render(result, fmt, colour=colour)
+    sarif_options = {} if fmt != "sarif" else {"sarif_suppressed": sarif_suppressed, "category": sarif_category,
+                                                "read_source": _source_reader(root)}
+    report = render(result, fmt, colour=colour, **sarif_options)
     if output is not None:
         output.write_text(report, encoding="utf-8")
     else:
@@ -141,6 +149,24 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         click.echo("datasec-scan: error: a rule failed on at least one file (see notifications)", err=True)
         raise SystemExit(EXIT_ERROR)
     raise SystemExit(EXIT_FINDINGS if any(f.severity >= threshold for f in result.active_findings) else EXIT_CLEAN)
+
+
+def _source_reader(root: Path, max_bytes: int = 64 * 1024 * 1024):
+    """Reads a reported file's bytes for SARIF line fingerprints; None for archive members and anything odd."""
+    import stat
+
+    def read(path: str) -> bytes | None:
+        full = root / path
+        try:
+            st = os.lstat(full)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                return None
+            with open(full, "rb") as handle:
+                return handle.read(max_bytes + 1)
+        except (OSError, ValueError):
+            return None
+
+    return read
 
 
 @main.command("rules")
