@@ -65,17 +65,25 @@ class HighRiskDestination(Rule):
         "import requests\nrequests.get('https://abc123.ngrok-free.app/x')\n",
     )
 
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self._reported_with: set[int] = set()  # `Conn(host).send(...)`: the inner connect is reported by the send
+
     def visit_Call(self, node: cst.Call) -> None:
         analyzer = Analyzer.of(self.context)
         sink = analyzer.sink(node)
-        if sink is None:
+        if sink is None or id(node) in self._reported_with:
             return
+        if sink.spec.destination == "receiver" and isinstance(node.func, cst.Attribute) and isinstance(
+                node.func.value, cst.Call):
+            self._reported_with.add(id(node.func.value))
         risky = [(d, r) for d in analyzer.destinations(sink) if (r := host_risk(d.host, d.path))]
         if not risky:
             return
         dest, risk = risky[0]
         flows = analyzer.data_taints(sink)
-        if sink.spec.destination == "receiver" and not flows:
+        if sink.spec.destination == "receiver" and not flows and id(node.func.value if isinstance(
+                node.func, cst.Attribute) else node) not in self._reported_with:
             return  # the connect call that opened this connection is reported already
         message = f"{sink.method}() talks to {dest.text()}, {RISK_TEXT[risk]}"
         if flows:
