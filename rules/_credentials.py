@@ -194,7 +194,8 @@ class TokenFormat:
 
 @cache
 def _compile(body: str, boundary: str) -> re.Pattern[str]:
-    return re.compile(f"(?<![{boundary}])(?:{body})(?![{boundary}])")
+    before = boundary.replace("=", "")  # `KEY=value`: an equals sign may touch a token's start, never its end
+    return re.compile(f"(?<![{before}])(?:{body})(?![{boundary}])")
 
 
 @lru_cache(maxsize=1)

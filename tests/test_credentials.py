@@ -1,0 +1,279 @@
+"""DS2xx credential rules: redaction of every token format in every report, checksums, filters, linear regexes."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+
+from datasec_rules import _credentials as creds
+from datasec_rules.credentials_in_url import _URL
+from datasec_rules.high_entropy_string import _QUOTED
+from datasec_rules.provider_token import ProviderToken
+from datasec_scan.config import Config
+from datasec_scan.engine import scan_file
+from datasec_scan.model import ScanResult, Severity
+from datasec_scan.reporters import render
+from datasec_scan.rule import FileContext
+
+FORMATS = creds.token_formats()
+REPORT_FORMATS = ["text", "json"] + [f for f in ("sarif", "html")
+                                     if importlib.util.find_spec(f"datasec_scan.reporters.{f}") is not None]
+
+
+def _b64url(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+_ALNUM = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=40)
+_JWTS = st.builds(
+    lambda sub, sig: f"{_b64url({'alg': 'RS256', 'typ': 'JWT'})}.{_b64url({'sub': sub, 'iat': 1700000000})}.{sig}",
+    _ALNUM, _ALNUM.map(lambda s: s * 2))
+_PEM_LINE = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=64, max_size=64)
+_PEMS = st.builds(lambda kind, lines: (kind, lines), st.sampled_from(["RSA ", "EC ", "OPENSSH ", ""]),
+                  st.lists(_PEM_LINE, min_size=2, max_size=6))
+
+
+def _values(fmt: creds.TokenFormat) -> st.SearchStrategy[str]:
+    if fmt.id == "jwt":
+        return _JWTS
+    return st.from_regex(fmt.body, fullmatch=True)
+
+
+def _source(fmt: creds.TokenFormat, value: str, kind: str) -> str:
+    if fmt.near:
+        lead = 'ID = "AKIAZ7NQWKJ5XV3MTRBP"\n' if kind == "python" else "ID=AKIAZ7NQWKJ5XV3MTRBP\n"
+        return lead + (f'OTHER = "{value}"\n' if kind == "python" else f"OTHER={value}\n")
+    if fmt.keyword:
+        return f'{fmt.context_sample}"{value}"\n' if kind == "python" else f"{fmt.context_sample.strip(' =')}={value}\n"
+    return f'TOKEN = "{value}"\n' if kind == "python" else f"TOKEN={value}\n"
+
+
+CHEAP_FORMATS = [f for f in REPORT_FORMATS if f != "html"]  # html compiles its template per call: render it once
+
+
+def _render_all(results: list, ruleset, formats: list[str]) -> dict[str, str]:
+    scan = ScanResult("/repo", tuple(results), tuple(r.info() for r in ruleset.rules), "test")
+    return {fmt: render(scan, fmt) for fmt in formats}
+
+
+def _scan_and_render(path: str, source: str, ruleset, formats: list[str] | None = None) -> tuple[list, dict[str, str]]:
+    result = scan_file(path, source.encode("utf-8"), ruleset, Config())
+    return list(result.findings), _render_all([result], ruleset, REPORT_FORMATS if formats is None else formats)
+
+
+def _reportable(fmt: creds.TokenFormat, value: str) -> bool:
+    if creds.is_placeholder(value, fmt.prefix):
+        return False
+    return not fmt.validator or creds.VALIDATORS[fmt.validator](value) != "reject"
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=[f.id for f in FORMATS])
+@pytest.mark.parametrize("kind", ["python", "config"])
+def test_every_format_is_reported_and_never_leaks(fmt: creds.TokenFormat, kind: str, ruleset) -> None:
+    seen: list[tuple[str, object]] = []
+
+    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+              phases=(Phase.explicit, Phase.generate))
+    @given(value=_values(fmt))
+    def check(value: str) -> None:
+        assume(_reportable(fmt, value))
+        path = "settings.py" if kind == "python" else ".env"
+        result = scan_file(path, _source(fmt, value, kind).encode("utf-8"), ruleset, Config())
+        assert any(f.rule == "DS201" for f in result.findings), f"{fmt.id}: DS201 missed a generated value"
+        for name, text in _render_all([result], ruleset, CHEAP_FORMATS).items():
+            assert value not in text, f"{fmt.id}: the full secret appears in the {name} report"
+        seen.append((value, result))
+
+    check()
+    assert seen, f"{fmt.id}: no generated value passed the placeholder filter"
+    for name, text in _render_all([r for _, r in seen], ruleset, REPORT_FORMATS).items():
+        for value, _ in seen:
+            assert value not in text, f"{fmt.id}: the full secret appears in the {name} report"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pem=_PEMS, escaped=st.booleans())
+def test_private_key_blocks_never_leak(pem, escaped: bool, ruleset) -> None:
+    kind, lines = pem
+    body = ("\\n" if escaped else "\n").join(lines)
+    block = f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----"
+    source = f'KEY = """{block}"""\n'
+    findings, outputs = _scan_and_render("keys.py", source, ruleset, CHEAP_FORMATS)
+    assert any(f.rule == "DS201" and "private key" in f.message.lower() for f in findings)
+    for text in outputs.values():
+        assert block not in text
+        for line in lines:
+            assert line not in text
+
+
+SECRET_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%&*+-.=?^_~"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(secret=st.text(SECRET_CHARS, min_size=12, max_size=40), where=st.sampled_from(["assign", "kwarg", "auth", "url"]))
+def test_name_context_and_url_secrets_never_leak(secret: str, where: str, ruleset) -> None:
+    assume(creds.classify_value(secret, "password") in ("strong", "weak"))
+    source = {
+        "assign": f'DB_PASSWORD = "{secret}"\n',
+        "kwarg": f'connect(host="h", password="{secret}")\n',
+        "auth": f'import requests\nrequests.get("https://api.internal.corp", auth=("svc", "{secret}"))\n',
+        "url": f'URL = "postgresql://app:{secret}@db.internal.corp/app"\n',
+    }[where]
+    assume(where != "url" or not set(secret) & set("@%#?"))
+    findings, outputs = _scan_and_render("app.py", source, ruleset, CHEAP_FORMATS)
+    assert findings, source
+    for text in outputs.values():
+        assert secret not in text
+
+
+def test_html_and_all_reports_of_name_and_url_secrets(ruleset) -> None:
+    secret = "Zk8Qw2-Lm9Xp4+Rt7Vn3Bc"
+    pem = "\n".join([secret * 3] * 4)
+    sources = [
+        f'DB_PASSWORD = "{secret}"\n',
+        f'connect(host="h", password="{secret}")\n',
+        f'import requests\nrequests.get("https://api.internal.corp", auth=("svc", "{secret}"))\n',
+        f'URL = "postgresql://app:{secret}@db.internal.corp/app"\n',
+        f'KEY = """-----BEGIN RSA PRIVATE KEY-----\n{pem}\n-----END RSA PRIVATE KEY-----"""\n',
+    ]
+    results = [scan_file(f"f{i}.py", src.encode(), ruleset, Config()) for i, src in enumerate(sources)]
+    assert all(r.findings for r in results)
+    for text in _render_all(results, ruleset, REPORT_FORMATS).values():
+        assert secret not in text
+
+
+# --- the GitHub CRC32 checksum ----------------------------------------------------------------
+
+def test_base62_is_fixed_width() -> None:
+    assert creds.base62(0) == "000000"
+    assert creds.base62(61) == "00000z"
+    assert creds.base62(62) == "000010"
+    assert creds.base62(0xFFFFFFFF) == "4gfFC3"
+
+
+def test_github_checksum_round_trip() -> None:
+    body = "N0tRea1F1xtureT0kenF0rDS201Aa7"
+    token = "ghp_" + body + creds.crc32_suffix(body)
+    assert len(token) == 40
+    assert creds.github_checksum_ok(token)
+    assert creds.github_checksum_ok("npm_" + body + creds.crc32_suffix(body))
+    broken = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    assert not creds.github_checksum_ok(broken)
+    assert not creds.github_checksum_ok(token[:-1] + ("0" if token[-1] != "0" else "1"))
+    assert not creds.github_checksum_ok("ghp_short")
+
+
+@given(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=30, max_size=30))
+def test_checksum_decides_confidence(body: str) -> None:
+    assume(not creds.is_placeholder(body) and not creds.looks_like_example(body))
+    good = "ghp_" + body + creds.crc32_suffix(body)
+    bad = "ghp_" + body + ("000000" if creds.crc32_suffix(body) != "000000" else "000001")
+    (m_good,) = list(ProviderToken(FileContext("a.py", f'T = "{good}"', "python")).scan(f'T = "{good}"'))
+    (m_bad,) = list(ProviderToken(FileContext("a.py", f'T = "{bad}"', "python")).scan(f'T = "{bad}"'))
+    assert m_good.confidence.label == "high" and m_good.severity == Severity.HIGH
+    assert m_bad.confidence.label == "low" and m_bad.severity == Severity.MEDIUM
+
+
+# --- placeholders, examples and names ---------------------------------------------------------
+
+@pytest.mark.parametrize("value", [
+    "changeme", "<YOUR_API_KEY>", "xxxx", "XXXXXXXXXXXXXXXX", "${VAR}", "${API_TOKEN:-default}", "{{ var }}",
+    "{{api_token}}", "%s", "%(password)s", "{}", "{password}", "your-token-here", "YOUR_TOKEN_HERE", "test", "password",
+    "aaaaaaaaaaaa", "abcdefghijklmnop", "1234567890", "0123456789abcdef", "abababababab", "****", "********",
+    "replace-with-your-key", "insert-token-here", "$API_TOKEN", "%API_TOKEN%", "...", "REDACTED",
+    "sk-proj-your-openai-project-key-goes-here",
+])
+def test_placeholders_are_recognised(value: str) -> None:
+    assert creds.is_placeholder(value)
+
+
+@pytest.mark.parametrize("value", [
+    "Zk8Qw2Lm9Xp4Rt7Vn3Bc", "hunter2hunter2", "q8#Nf2@kLp7!xZ0w", "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",
+    "AKIAZ7NQWKJ5XV3MTRBP", "correcthorsebattery",
+])
+def test_real_looking_values_are_not_placeholders(value: str) -> None:
+    assert not creds.is_placeholder(value)
+
+
+def test_documented_examples_are_examples_not_placeholders() -> None:
+    for value in ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "dummy-token-Zk8Qw2",
+                  "fake_key_Zk8Qw2Lm9", "sk_test_Zk8Qw2Lm9Xp4Rt7Vn3Bc"):
+        assert creds.looks_like_example(value)
+        assert not creds.is_placeholder(value)
+    text = 'K = "AKIAIOSFODNN7EXAMPLE"\n'
+    (m,) = list(ProviderToken(FileContext("a.py", text, "python")).scan(text))
+    assert m.severity == Severity.LOW and "documented example" in m.message
+
+
+@pytest.mark.parametrize("name", ["password", "DB_PASSWD", "apiKey", "client_secret", "AUTH_TOKEN", "SECRET_KEY",
+                                  "private_key", "aws_secret_access_key", "smtp_pass", "accesstoken", "x_api_key"])
+def test_secret_names(name: str) -> None:
+    assert creds.is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["token_type", "password_field", "NextToken", "TOKEN_URL", "SECRET_KEY_FILE",
+                                  "PASSWORD_HASHERS", "eos_token", "AUTH_HEADER_PREFIX", "api_key_env", "token_length",
+                                  "password_reset_timeout", "key", "monkey", "bypass", "secretary_name"])
+def test_names_that_only_look_secret(name: str) -> None:
+    assert not creds.is_secret_name(name)
+
+
+def test_hashes_and_uuids_are_not_strong_secrets() -> None:
+    assert creds.classify_value("5f4dcc3b5aa765d61d8327deb882cf99", "password") == "hash"
+    assert creds.classify_value("$2b$12$N0tRea1Sa1tN0tRea1Sa1uN0tRea1HashValueN0tRea1Has", "password") == "hash"
+    assert creds.classify_value("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "token") is None
+
+
+# --- catalog sanity and linear-time regexes ---------------------------------------------------
+
+def test_at_least_forty_providers() -> None:
+    providers = {f.provider.split(" ")[0] for f in FORMATS}
+    assert len(FORMATS) >= 40 and len(providers) >= 30
+
+
+_NESTED = re.compile(r"\([^()]*[*+}]\)[*+{]")
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=[f.id for f in FORMATS])
+def test_format_regexes_have_no_nested_or_unbounded_quantifiers(fmt: creds.TokenFormat) -> None:
+    assert not _NESTED.search(fmt.body), fmt.body
+    assert not re.search(r"(?<!\\)[*+]", fmt.body.replace("\\*", "").replace("\\+", "").replace("+/", "")
+                         .replace("%+", "").replace("+]", "]")), f"unbounded quantifier in {fmt.body}"
+
+
+def _near_misses(fmt: creds.TokenFormat) -> list[str]:
+    sample = fmt.prefix + "Zk8Qw2Lm9Xp4Rt7Vn3Bc" * 3
+    n = 100_000
+    return [
+        sample[:-1] * (n // max(1, len(sample) - 1)),
+        fmt.prefix + "A" * n,
+        (fmt.prefix + "a1") * (n // (len(fmt.prefix) + 2)),
+        sample[: len(sample) // 2] + "!" + "9" * n,
+        "-----BEGIN RSA PRIVATE KEY-----\n" * (n // 32),
+        "user:pass@" * (n // 10) + "://",
+        "a://" + "b" * n + ":" + "c" * n,
+    ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=[f.id for f in FORMATS])
+def test_format_regexes_finish_on_long_near_misses(fmt: creds.TokenFormat) -> None:
+    for text in _near_misses(fmt):
+        list(fmt.pattern.finditer(text))  # completes: bounded quantifiers, anchored prefixes
+        if fmt.keyword:
+            list(re.finditer(fmt.keyword, text))
+
+
+def test_text_rules_finish_on_long_near_misses() -> None:
+    n = 100_000
+    texts = ["-----BEGIN RSA PRIVATE KEY-----\n" * (n // 32), "postgresql://u:" + "p@" * n, '"' + "A1" * n + '"',
+             "eyJ" + "a" * n + ".eyJ" + "b" * n, "aws_secret_access_key " * (n // 22), "https://" + ":" * n + "@"]
+    for text in texts:
+        list(ProviderToken(FileContext("a.py", text, "python")).scan(text))
+        list(_URL.finditer(text))
+        list(_QUOTED.finditer(text))
