@@ -541,17 +541,19 @@ class Analyzer:
             return text or None
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Add):
-                return fold_str(expr.left, self.names) or self._constant_prefix(expr.left)
+                left = fold_str(expr.left, self.names) or self._constant_prefix(expr.left)
+                right = fold_str(expr.right, self.names) if left and "://" in left else None
+                return left + right if left and right else left
             if isinstance(expr.operator, cst.Modulo):
                 text = fold_str(expr.left, self.names)
                 return text.split("%", 1)[0] if text else None
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
             text = fold_str(expr.func.value, self.names)
             return text.split("{", 1)[0] if text else None
-        if isinstance(expr, cst.Name):
+        if isinstance(expr, (cst.Name, cst.Attribute)):
             values = self.flow.values_of(expr)
             if len(values) == 1 and values[0] is not expr:
-                return self._constant_prefix(values[0])
+                return fold_str(values[0], self.names) or self._constant_prefix(values[0])
         return None
 
     def _receiver_destinations(self, call: cst.Call, depth: int = 0) -> tuple[Destination, ...]:

@@ -304,3 +304,16 @@ def test_never_crashes_on_generated_programs(source: str) -> None:
                 flow.taints(arg.value, classify)
 
     module.visit(_All())
+
+
+def test_class_attributes_are_fields() -> None:
+    code = """
+    import os
+
+    class Client:
+        DATA = dict(os.environ)
+
+        def send(self):
+            sink(self.DATA)
+    """
+    assert _sink_labels(code) == [{"env"}]

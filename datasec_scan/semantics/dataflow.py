@@ -178,6 +178,7 @@ class _Collector(cst.CSTVisitor):
         self.calls: list[tuple[cst.Call, _Scope]] = []
         self.values: dict[tuple, list[cst.BaseExpression]] = {}  # exact assignments: (scope, name) or field key
         self.inexact: set[tuple] = set()
+        self.class_fields: list[tuple[tuple, cst.BaseExpression, cst.CSTNode, str]] = []
 
     @property
     def scope(self) -> _Scope:
@@ -246,6 +247,10 @@ class _Collector(cst.CSTVisitor):
             s.locals.add(target.value)
             s.bindings.append((target.value, value, target, f"{how} `{target.value}`"))
             self._value((s.index, target.value), value, exact)
+            if self.classes:  # a class attribute is also what `self.<name>` reads in its methods
+                key = ("field", id(self.classes[-1]), target.value)
+                self.class_fields.append((key, value, target, f"{how} class attribute `{target.value}`"))
+                self._value(key, value, exact)
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elements) and not any(
@@ -383,21 +388,26 @@ class _Solver:
         for s in self.c.scopes:
             for pname, param in s.params:
                 self.env[s.key(pname)] = {f"{_MARK}{s.index}:{pname}": ((param, f"parameter `{pname}` of `{s.name}()`"),)}
+        module = self.c.scopes[0]
         for _ in range(MAX_ROUNDS):
             changed = False
             for s in self.c.scopes:
                 for name, value, at, how in s.bindings:
-                    labels = self.eval(value, s)
-                    if not labels:
-                        continue
-                    key = self.var_key(name, s)
-                    step = (at, how)
-                    new = {k: _extend(p, step) for k, p in labels.items()}
-                    if _merge(self.env.setdefault(key, {}), new):
-                        changed = True
-                        self.version += 1
+                    changed |= self._bind(self.var_key(name, s), value, s, at, how)
+            for key, value, at, how in self.c.class_fields:
+                changed |= self._bind(key, value, module, at, how)
             if not changed:
                 break
+
+    def _bind(self, key: tuple, value: cst.BaseExpression, s: _Scope, at: cst.CSTNode, how: str) -> bool:
+        labels = self.eval(value, s)
+        if not labels:
+            return False
+        step = (at, how)
+        if _merge(self.env.setdefault(key, {}), {k: _extend(p, step) for k, p in labels.items()}):
+            self.version += 1
+            return True
+        return False
 
     def var_key(self, name: str, s: _Scope) -> tuple:
         if name.startswith("field:"):
