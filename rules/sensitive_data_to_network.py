@@ -34,8 +34,8 @@ class SensitiveDataToNetwork(Rule):
     `/etc/shadow`, host fingerprints (`socket.gethostname`, `getpass.getuser`, `uuid.getnode`,
     public-IP lookups), clipboard, keystrokes, screenshots, camera and microphone.
     Sinks: `requests`/`httpx`/`aiohttp`/`urllib`/`urllib3`/`http.client` (body, params, headers,
-    URL), sockets, `smtplib`, `ftplib`, `paramiko` SFTP, DNS lookups, `curl`/`wget`/`nc`
-    subprocesses, webhook clients, cloud uploads.
+    URL), sockets, `smtplib`, `ftplib`, `paramiko` SFTP, `curl`/`wget`/`nc` subprocesses,
+    webhook clients, cloud uploads. (Data smuggled in DNS names is DS304's.)
 
     Severity follows what flows: credential files, browser and wallet stores are **critical**; the
     whole environment, secret-named variables (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASS*`,
