@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,8 +93,54 @@ def _method(call: cst.Call) -> str:
     return ""
 
 
-def credential_args(call: cst.Call, names: object) -> Iterator[CredentialArg]:
-    """Literal credentials this call passes to an authenticating API, by the catalog."""
+@lru_cache(maxsize=1)
+def _screen() -> tuple[frozenset[str], frozenset[str]]:
+    last = {n.rsplit(".", 1)[-1] for api in auth_apis() for n in api.names} | {api.method for api in auth_apis() if api.method}
+    return frozenset(last), frozenset(k for api in auth_apis() for k in api.keywords)
+
+
+def _has_literal(arg: cst.Arg) -> bool:
+    value = arg.value
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return any(isinstance(e.value, (cst.SimpleString, cst.ConcatenatedString)) for e in value.elements)
+    return isinstance(value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+_ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
+_ALIASES: "weakref.WeakKeyDictionary[object, frozenset[str]]" = weakref.WeakKeyDictionary()
+
+
+def _aliases(context: object) -> frozenset[str]:
+    """Names the module binds with `import ... as name` (a cheap text view; lines of `from x import (a as b)` too)."""
+    if context not in _ALIASES:
+        text = getattr(context, "text", "")
+        _ALIASES[context] = frozenset(_ALIAS.findall(text)) | frozenset(re.findall(r"^\s+[A-Za-z_.]+\s+as\s+([A-Za-z_][A-Za-z0-9_]*)", text, re.M))
+    return _ALIASES[context]
+
+
+def worth_resolving(call: cst.Call, context: object = None) -> bool:
+    """A cheap screen before name resolution: a literal argument and a catalogued method or keyword name."""
+    if not any(_has_literal(a) for a in call.args):
+        return False
+    last, keywords = _screen()
+    method = _method(call)
+    if method in last or any(a.keyword is not None and a.keyword.value in keywords for a in call.args):
+        return True
+    # maybe an alias: `from smtplib import SMTP as Mailer`
+    return isinstance(call.func, cst.Name) and context is not None and call.func.value in _aliases(context)
+
+
+def credential_args(call: cst.Call, context: object) -> Iterator[CredentialArg]:
+    """Literal credentials this call passes to an authenticating API, by the catalog.
+
+    `context` is the rule's FileContext; its name resolver is only built once a call passes the cheap screen.
+    """
+    if not worth_resolving(call, context):
+        return
+    try:
+        names = context.names  # type: ignore[attr-defined]
+    except Exception:  # no resolver available: match by method name only
+        names = None
     resolved = _resolved_names(call, names)
     method = _method(call)
     positional = [a for a in call.args if a.keyword is None and not a.star]

@@ -186,6 +186,14 @@ class TokenFormat:
     boundary: str = _BOUNDARY
     context_sample: str = ""  # for tests: text to put before a generated value so `keyword` matches
     note: str = ""
+    anchors: tuple[str, ...] = ()  # one must occur in the text for the format to be searched (cheap pre-screen)
+    anchors_ci: bool = False
+
+    def may_occur(self, text: str, lowered: str) -> bool:
+        if not self.anchors:
+            return True
+        haystack = lowered if self.anchors_ci else text
+        return any(a in haystack for a in self.anchors)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -196,6 +204,32 @@ class TokenFormat:
 def _compile(body: str, boundary: str) -> re.Pattern[str]:
     before = boundary.replace("=", "")  # `KEY=value`: an equals sign may touch a token's start, never its end
     return re.compile(f"(?<![{before}])(?:{body})(?![{boundary}])")
+
+
+def _default_anchor(body: str) -> tuple[str, ...]:
+    literal = leading_literal(body)
+    return (literal,) if len(literal) >= 2 else ()
+
+
+_META = set("[](){}?*+|^$")
+
+
+def leading_literal(body: str) -> str:
+    """The fixed text a regex starts with (`ghp_` of `ghp_[A-Za-z0-9]{36}`, `dp.pt.` of `dp\\.pt\\.`)."""
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and not body[i + 1].isalnum():
+            out.append(body[i + 1])
+            i += 2
+            continue
+        if ch in _META or ch == "\\" or ch == ".":
+            break
+        out.append(ch)
+        i += 1
+    if i < len(body) and body[i] in "?*{" and out:  # a quantifier applies to the last literal character
+        out.pop()
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)
@@ -210,6 +244,8 @@ def token_formats() -> tuple[TokenFormat, ...]:
             prefix=entry.get("prefix", ""), validator=entry.get("validator", ""), keyword=entry.get("keyword", ""),
             near=entry.get("near", ""), boundary=entry.get("boundary", _BOUNDARY),
             context_sample=entry.get("context_sample", ""), note=entry.get("note", ""),
+            anchors=tuple(entry["anchors"]) if "anchors" in entry else _default_anchor(entry["regex"]),
+            anchors_ci=bool(entry.get("anchors_ci", False)),
         ))
     ids = [f.id for f in formats]
     if len(set(ids)) != len(ids):

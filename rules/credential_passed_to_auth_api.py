@@ -75,11 +75,11 @@ class CredentialPassedToAuthApi(Rule):
         'import requests\nrequests.get("https://example.com", auth=("user", "Zk8Qw2Lm9Xp4"))\n',
         'import paramiko\nc = paramiko.SSHClient()\nc.connect("203.0.113.5", username="root", password="Wq7zT9mP2v")\n',
         'import boto3\nboto3.client("s3", aws_access_key_id="AKIAIOSFODNN7EXAMPLE",\n'
-        '             aws_secret_access_key="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")\n',
+        '             aws_secret_access_key="Zk8Qw2-Lm9Xp4+Rt7Vn3Bc")\n',
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        for arg in credential_args(node, self.context.names):
+        for arg in credential_args(node, self.context):
             value = arg.value.strip()
             if len(value) < 4 or is_placeholder(value) or any(c.isspace() for c in value):
                 continue

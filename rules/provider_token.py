@@ -48,8 +48,9 @@ def _candidates(text: str) -> list[_Candidate]:
     found: list[_Candidate] = []
     formats = token_formats()
     by_id = {f.id: f for f in formats}
+    lowered = text.lower()
     for order, fmt in enumerate(formats):
-        if fmt.near:
+        if fmt.near or not fmt.may_occur(text, lowered):
             continue
         if fmt.keyword:
             for k in _keyword(fmt.keyword).finditer(text):
@@ -191,6 +192,12 @@ class ProviderToken(TextRule):
     )
 
     def scan(self, text: str) -> Iterator[TextMatch]:
+        found = list(self._scan(text))
+        if text is self.context.text:
+            _REPORTED[self.context] = frozenset(s for m in found for s in m.secrets)
+        return iter(found)
+
+    def _scan(self, text: str) -> Iterator[TextMatch]:
         judged: list[tuple[int, int, int, TextMatch]] = []
         for c in _candidates(text):
             verdict = _judge(c.fmt, text[c.start:c.end], text, c.start)
@@ -213,5 +220,5 @@ _REPORTED: weakref.WeakKeyDictionary[FileContext, frozenset[str]] = weakref.Weak
 def reported_secrets(context: FileContext) -> frozenset[str]:
     """The secrets DS201 reports in this file, so the other DS2xx rules can leave them to it."""
     if context not in _REPORTED:
-        _REPORTED[context] = frozenset(s for m in ProviderToken(context).scan(context.text) for s in m.secrets)
+        ProviderToken(context).scan(context.text)
     return _REPORTED[context]

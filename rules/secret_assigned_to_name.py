@@ -153,7 +153,7 @@ class SecretAssignedToName(Rule):
         args = [a for a in node.args if a.keyword is not None and string_literal(a.value) is not None]
         if not any(is_secret_name(a.keyword.value) for a in args):  # type: ignore[union-attr]
             return
-        auth = {id(c.node) for c in credential_args(node, self.context.names)}
+        auth = {id(c.node) for c in credential_args(node, self.context)}
         for a in args:
             if id(a.value) not in auth:
                 self._check(a.keyword.value, a.value, "keyword argument")  # type: ignore[union-attr]
