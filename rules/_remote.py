@@ -46,6 +46,18 @@ NETWORK, SOCKET, LISTENER, REQUEST, DECODED, ENV, FILE, USER = (
 LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received on a socket",
               LISTENER: "data a server received", REQUEST: "web request data", DECODED: "a decoded literal payload",
               ENV: "an environment variable", FILE: "a local file", USER: "command-line or console input"}
+_HINTS = {
+    NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
+              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__"),
+    SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
+    LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path"),
+    REQUEST: ("request",),
+    DECODED: ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "codecs.decode",
+              "decompress", "fromhex", "unhexlify", "a2b_", "Fernet"),
+    ENV: ("environ", "getenv"),
+    FILE: ("open(", "read_text", "read_bytes", "get_data", "read_binary"),
+    USER: ("input(", "argv", "stdin"),
+}
 _TRANSFORMS = frozenset({"builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.memoryview",
                          "json.loads", "builtins.reversed", "builtins.list"}) | frozenset(DECODERS)
 _EMPTY = cst.Module(body=())
@@ -102,6 +114,8 @@ class Analyzer:
         self._decoded: dict[int, Peeled | None] = {}
         self._noted: set[str] = set()
         self._classify = self.classify  # one object, so the data-flow layer solves once per file
+        self._hints: dict[tuple[str], bool] = {}
+        self._scope_members: dict[int, frozenset[int]] = {}
 
     @classmethod
     def of(cls, context: FileContext) -> Analyzer:
@@ -257,12 +271,27 @@ class Analyzer:
         """`self.rfile`, `self.request` (socketserver), `self.path`, `self.headers` of a request handler."""
         return isinstance(expr.value, cst.Name) and expr.value.value == "self" and expr.attr.value in HANDLER_ATTRS
 
-    def sources(self, expr: cst.BaseExpression, follow_names: bool = True) -> dict[str, Source]:
-        """Where the data in `expr` may come from: label -> one path. Data flow when available, else direct."""
+    def sources(self, expr: cst.BaseExpression, want: Iterable[str] | None = None, use_flow: bool = True,
+                scope: cst.CSTNode | None = None) -> dict[str, Source]:
+        """Where the data in `expr` may come from: label -> one path.
+
+        Direct sources (the expression itself, its receivers, transforms; variables assigned in
+        `scope`, the function the caller is in, when given) always; the module's data flow
+        (variables, helpers, returns, attributes) only when a label in `want` could occur in this
+        file at all, since solving it costs passes over the whole module.
+        """
         found: dict[str, Source] = {}
-        for node, label in self._direct(expr, follow_names, 0, set()):
+        follow: object = scope if scope is not None else ("all" if self.flow() is None else None)
+        for node, label in self._direct(expr, follow, 0, set()):
             if label not in found:
                 found[label] = Source(label, ((node, f"source: {LABEL_TEXT.get(label, label)}: `{code_of(node)}`"),))
+        wanted = set(want) if want is not None else set(LABEL_TEXT)
+        top = {NETWORK, SOCKET, LISTENER, REQUEST}
+        if wanted & set(found) & top or wanted <= set(found) or not use_flow or not self._possible(
+                wanted - set(found)):
+            return found
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer)):
+            return found
         flow = self.flow()
         if flow is not None:
             try:
@@ -274,7 +303,19 @@ class Analyzer:
                 self.note_once("flow-error", f"data flow failed ({type(exc).__name__}: {exc}); direct sources only")
         return found
 
+    def _possible(self, labels: set[str]) -> bool:
+        """Could any of these labels have a source in this file? A cheap text test before solving data flow."""
+        text = self.context.text
+        for label in labels:
+            key = (label,)
+            if key not in self._hints:
+                self._hints[key] = any(h in text for h in _HINTS.get(label, ()))
+            if self._hints[key]:
+                return True
+        return False
+
     def flow(self):
+        """The module's data-flow analysis (constructed lazily; its passes run on the first question)."""
         if self._flow is None and not self._flow_failed:
             try:
                 self._flow = self.context.flow
@@ -320,17 +361,31 @@ class Analyzer:
                 yield from self._direct(el.value, follow, d, seen)
         elif isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
             yield from self._direct(expr.for_in.iter, follow, d, seen)
-        elif isinstance(expr, cst.Name) and follow and expr.value not in seen:
+        elif isinstance(expr, cst.Name) and follow is not None and expr.value not in seen:
             seen.add(expr.value)
-            flow = self.flow()
-            scope = flow.function_of(expr) if flow is not None else None
-            for value in self.names._bound.get(expr.value, [])[:8]:
+            members = self._members(follow) if isinstance(follow, cst.CSTNode) else None
+            for value in self.names._bound.get(expr.value, [])[:8]:  # noqa: SLF001 - the resolver's bindings
                 if not isinstance(value, cst.BaseExpression):
                     continue
                 anchor = value.value if isinstance(value, cst.Subscript) and isinstance(
                     value.value, (cst.Call, cst.Await)) else value  # `a, b = call()` binds call()[i]
-                if flow is None or flow.function_of(anchor) is scope:  # same function: no cross-scope name mixing
+                if members is None or id(anchor) in members:  # same function: no cross-scope name mixing
                     yield from self._direct(value, follow, d, seen)
+
+    def _members(self, scope: cst.CSTNode) -> frozenset[int]:
+        """Ids of the nodes inside a function (not its nested functions); cached per function."""
+        key = id(scope)
+        if key not in self._scope_members:
+            found: set[int] = set()
+
+            class _Collect(cst.CSTVisitor):
+                def on_visit(self, node: cst.CSTNode) -> bool:
+                    found.add(id(node))
+                    return node is scope or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+
+            scope.visit(_Collect())
+            self._scope_members[key] = frozenset(found)
+        return self._scope_members[key]
 
     # --- decoding ------------------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from datasec_scan.semantics.constants import fold
 from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
 
 _CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
-                         r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.I)
+                         r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
 _AUTH_FUNCTION = re.compile(r"(auth|login|log_in|signin|sign_in|check|verify|valid|permission|access|allowed|"
-                            r"is_admin|require|credential|password|token|guard)", re.I)
+                            r"is_admin|require|credential|password|token|guard)", re.IGNORECASE)
 _GRANT_CALLS = re.compile(r"(^|\.)(login_user|login|authenticate|grant\w*|set_admin|make_admin|allow\w*|"
-                          r"create_access_token|encode_token|issue_token|remember_user)$", re.I)
-_GRANT_WORDS = re.compile(r"admin|dashboard|superuser|root|authenticated|authorized|logged_in|is_staff", re.I)
+                          r"create_access_token|encode_token|issue_token|remember_user)$", re.IGNORECASE)
+_GRANT_WORDS = re.compile(r"admin|dashboard|superuser|root|authenticated|authorized|logged_in|is_staff", re.IGNORECASE)
 _BORING = {"", "true", "false", "none", "null", "0", "1", "yes", "no", "on", "off", "get", "post", "put", "delete",
            "xmlhttprequest", "application/json", "json", "html", "text/html"}
 _DIGESTS = ("hexdigest", "digest")
@@ -85,12 +85,15 @@ class AuthBypassMagicValue(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self._functions: list[tuple[str, bool]] = []
+        self._nodes: list[cst.FunctionDef] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append((node.name.value, is_route(node)))
+        self._nodes.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self._nodes.pop()
 
     def visit_If(self, node: cst.If) -> None:
         if not self._functions:
@@ -164,7 +167,8 @@ class AuthBypassMagicValue(Rule):
             if fold(subject, an.names) is not None:
                 continue
             inner = self._undigest(subject)
-            request = REQUEST in an.sources(inner)
+            request = REQUEST in an.sources(inner, want=(REQUEST,), use_flow=False,
+                                            scope=self._nodes[-1] if self._nodes else None)
             if request or self._credential_named(inner):
                 return subject, value, request
         return None

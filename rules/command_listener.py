@@ -5,10 +5,18 @@ from __future__ import annotations
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
-from datasec_scan.semantics.constants import fold_str
 from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold_str
 
-from ._remote import HANDLER_BASES, LISTENER, SOCKET, Analyzer, code_of, keyword, positional
+from ._remote import (
+    HANDLER_BASES,
+    LISTENER,
+    SOCKET,
+    Analyzer,
+    code_of,
+    keyword,
+    positional,
+)
 from .reverse_shell import wiring
 
 _LOOPBACK = ("127.", "localhost", "::1", "ip6-localhost")
@@ -125,13 +133,15 @@ class CommandListener(Rule):
         loopback = bool(self._binds) and all(host is not None and host.startswith(_LOOPBACK) for _, host in self._binds)
         wired = False
         for call, sink, arg, in_handler in self._pending:
+            if not (server or in_handler):
+                continue
             if arg is None:  # dup2/stdin wiring of an accepted connection: one finding is enough
                 if not self._accepts or wired:
                     continue
                 wired = True
                 what, source_steps = sink, ((self._accepts[0], "accepts a connection"),)
             else:
-                sources = an.sources(arg)
+                sources = an.sources(arg, want=(LISTENER, SOCKET))
                 src = sources.get(LISTENER)
                 if src is not None and not in_handler and code_of(src.steps[0][0]).startswith("self."):
                     src = None  # `self.path` outside a request handler is just an attribute

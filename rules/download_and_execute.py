@@ -38,6 +38,7 @@ _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
 class _Scope:
     downloads: list[tuple[cst.CSTNode, frozenset[str], str]] = field(default_factory=list)
     runs: list[tuple[cst.Call, frozenset[str], str, bool]] = field(default_factory=list)  # (call, keys, what, runs)
+    node: cst.CSTNode | None = None
 
 
 class DownloadAndExecute(Rule):
@@ -104,13 +105,13 @@ class DownloadAndExecute(Rule):
         self._scopes: list[_Scope] = []
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(node=node))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self._finish(self._scopes.pop())
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(node=node))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._finish(self._scopes.pop())
@@ -170,7 +171,7 @@ class DownloadAndExecute(Rule):
             data = positional(node)[0] if positional(node) else None
             if data is None:
                 return
-            sources = an.sources(data)
+            sources = an.sources(data, want=(NETWORK, SOCKET), use_flow=False, scope=scope.node)
             if not ({NETWORK, SOCKET} & set(sources)):
                 return
             dest = (node.func.value if node.func.attr.value in ("write_bytes", "write_text")

@@ -143,7 +143,7 @@ class ExecOfUntrustedPayload(Rule):
         command = args[0] if args else keyword(node, "args") or keyword(node, "cmd") or keyword(node, "command")
         if command is None:
             return
-        sources = an.sources(command)
+        sources = an.sources(command, want=(NETWORK, DECODED))
         parts = [e.value for e in command.elements] if isinstance(command, (cst.List, cst.Tuple)) else [command]
         decoded = [p for p in (an.decoded(part) for part in parts) if p is not None and p.layers]
         peeled = decoded[0] if decoded else an.decoded(command)
@@ -178,7 +178,7 @@ class ExecOfUntrustedPayload(Rule):
         sink = qualified.replace("builtins.", "")
         if kind == "deserialize" and self._round_trip(arg, an):
             return
-        sources = {label: src for label, src in an.sources(arg).items() if label in _SEVERITY}
+        sources = {label: src for label, src in an.sources(arg, want=_SEVERITY).items() if label in _SEVERITY}
         peeled = an.decoded(arg)
         payload = python_payload(peeled, an.context.limits.max_decoded_bytes if an.context.limits else 1_000_000)
         hidden = peeled is not None and bool(set(peeled.layers) - _HIDING) and not peeled.limited

@@ -179,7 +179,7 @@ class InstallHookSideEffects(Rule):
             return "network", hit, None
         sink = an.exec_sink(node)
         if sink is not None:
-            sources = an.sources(sink[2])
+            sources = an.sources(sink[2], want=(NETWORK, SOCKET, DECODED))
             if {NETWORK, SOCKET, DECODED} & set(sources):
                 return "exec", sink[1].replace("builtins.", ""), None
         return None
@@ -211,7 +211,8 @@ class InstallHookSideEffects(Rule):
             return  # `git describe` for a version, a compiler or cmake for an extension: what builds do
         danger = command and (match_command(command, DOWNLOAD_EXEC_COMMANDS) or match_command(
             command, REVERSE_SHELL_COMMANDS))
-        hidden = kind == "process" and any({DECODED, NETWORK, SOCKET} & set(an.sources(a.value)) for a in node.args)
+        hidden = kind == "process" and any({DECODED, NETWORK, SOCKET} & set(an.sources(
+            a.value, want=(DECODED, NETWORK, SOCKET))) for a in node.args)
         shown = f": `{short(command, 50)}`" if command else ""
         if self._kind == "customize":
             where, severity = f"{self.context.filename} (runs at every interpreter start)", Severity.HIGH

@@ -12,11 +12,21 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
 
 from . import _catalog
-from ._remote import DECODED, NETWORK, SOCKET, Analyzer, argument, code_of, keyword, positional, short
+from ._remote import (
+    DECODED,
+    NETWORK,
+    SOCKET,
+    Analyzer,
+    argument,
+    code_of,
+    keyword,
+    positional,
+    short,
+)
 
 PATHS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _catalog.table("persistence", "paths").items()}
 RUN_KEYS = _catalog.names("persistence", "registry.run_keys")
-COMMANDS = [re.compile(p, re.I | re.M) for p in _catalog.names("persistence", "commands.patterns")]
+COMMANDS = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in _catalog.names("persistence", "commands.patterns")]
 _WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": "a system service definition",
          "launchd": "a launchd agent/daemon", "autostart": "an autostart/startup folder",
          "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list"}
@@ -155,7 +165,7 @@ class Persistence(Rule):
         an = Analyzer.of(self.context)
         severity = Severity.CRITICAL if kind == "ssh_keys" else Severity.HIGH
         confidence = Confidence.MEDIUM
-        if data is not None and {NETWORK, SOCKET, DECODED} & set(an.sources(data)):
+        if data is not None and {NETWORK, SOCKET, DECODED} & set(an.sources(data, want=(NETWORK, SOCKET, DECODED))):
             severity, confidence = Severity.CRITICAL, Confidence.HIGH
         elif "*" not in path:
             confidence = Confidence.HIGH

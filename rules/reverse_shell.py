@@ -6,13 +6,22 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan import fallback
+from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
-from ._remote import (REVERSE_SHELL_COMMANDS, SOCKET, Analyzer, any_match, code_of, keyword, match_command, positional,
-                      short)
+from ._remote import (
+    REVERSE_SHELL_COMMANDS,
+    SOCKET,
+    Analyzer,
+    any_match,
+    code_of,
+    keyword,
+    match_command,
+    positional,
+    short,
+)
 
 CONNECT_CALLS = ("socket.socket().connect", "socket.socket().connect_ex", "socket.create_connection",
                  "asyncio.open_connection", "telnetlib.Telnet", "telnetlib.Telnet().open", "ssl.wrap_socket().connect",
@@ -23,9 +32,11 @@ CONNECT_CALLS = ("socket.socket().connect", "socket.socket().connect_ex", "socke
 class _Scope:
     connects: list[cst.Call] = field(default_factory=list)
     wirings: list[tuple[cst.Call, str, bool]] = field(default_factory=list)  # (call, what, strong)
+    candidates: list[cst.Call] = field(default_factory=list)  # spawns, dup2, pty.spawn seen in the scope
+    node: cst.CSTNode | None = None
 
 
-def wiring(an: Analyzer, call: cst.Call) -> tuple[str, bool] | None:
+def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tuple[str, bool] | None:
     """How a call hands a connection to a shell: (description, strong) or None."""
     qualified = an.call_names(call)
     args = positional(call)
@@ -45,7 +56,7 @@ def wiring(an: Analyzer, call: cst.Call) -> tuple[str, bool] | None:
                 "socket" in q or "create_connection" in q for q in an.names.qualified_names(value)):
             return f"{spawn[1]} with {name} on the socket", True
     command = args[0] if args else keyword(call, "args")
-    if command is not None and SOCKET in an.sources(command):
+    if command is not None and SOCKET in an.sources(command, want=(SOCKET,), scope=scope):
         return f"{spawn[1]} runs commands received over the socket", True
     return None
 
@@ -118,13 +129,13 @@ class ReverseShell(Rule):
         self._all_connects: list[cst.Call] = []
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(node=node))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self._finish(self._scopes.pop())
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(node=node))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._finish(self._scopes.pop())
@@ -149,11 +160,20 @@ class ReverseShell(Rule):
                     self.report(node, f"{spawn[1]} runs a reverse shell ({label}): `{short(text)}`",
                                 severity=Severity.CRITICAL, confidence=Confidence.HIGH)
                     return
-        wired = wiring(an, node)
-        if wired is not None:
-            scope.wirings.append((node, wired[0], wired[1]))
+        if spawn is not None or "os.dup2" in qualified or "pty.spawn" in qualified:
+            scope.candidates.append(node)  # judged when the scope ends, and only if it connected out
+
+    def _judge(self, scope: _Scope) -> None:
+        an = Analyzer.of(self.context)
+        for node in scope.candidates:
+            wired = wiring(an, node, scope.node)
+            if wired is not None:
+                scope.wirings.append((node, wired[0], wired[1]))
 
     def _finish(self, scope: _Scope) -> None:
+        if not scope.connects:
+            return
+        self._judge(scope)
         if not scope.wirings:
             return
         connects = scope.connects

@@ -72,6 +72,7 @@ class WebRouteExecutesInput(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self._routes: list[set[str]] = []  # per enclosing function: its request-derived parameter names
+        self._funcs: list[cst.FunctionDef] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params: set[str] = set()
@@ -81,9 +82,11 @@ class WebRouteExecutesInput(Rule):
                           p.default, 80))}
         outer = self._routes[-1] if self._routes else set()
         self._routes.append(params | outer)
+        self._funcs.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._routes.pop()
+        self._funcs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
@@ -98,7 +101,7 @@ class WebRouteExecutesInput(Rule):
             name, arg = spawn[1], args[0] if args else keyword(node, "args") or keyword(node, "cmd")
             if arg is None:
                 return
-        sources = an.sources(arg)
+        sources = an.sources(arg, want=(REQUEST,), scope=self._funcs[-1] if self._funcs else None)
         src = sources.get(REQUEST)
         if src is not None:
             steps = src.steps
@@ -116,6 +119,7 @@ class WebRouteExecutesInput(Rule):
             return None
         found: list[cst.Name] = []
         seen: set[str] = set()
+        members = an._members(self._funcs[-1]) if self._funcs else frozenset()  # noqa: SLF001
 
         def walk(expr: cst.BaseExpression, depth: int) -> None:
             class _Names(cst.CSTVisitor):
@@ -124,10 +128,8 @@ class WebRouteExecutesInput(Rule):
                         found.append(n)
                     elif depth < 3 and n.value not in seen:
                         seen.add(n.value)
-                        flow = an.flow()
                         for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
-                            if isinstance(value, cst.BaseExpression) and (
-                                    flow is None or flow.function_of(value) is flow.function_of(n)):
+                            if isinstance(value, cst.BaseExpression) and id(value) in members:
                                 walk(value, depth + 1)
 
             expr.visit(_Names())
