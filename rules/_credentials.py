@@ -281,7 +281,7 @@ SECRET_WORDS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "pa
                           "secretkey", "privatekey", "accesskey", "credential", "credentials", "creds"})
 SECRET_COMPOUND_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "secretkey", "privatekey", "accesskey")
 KEY_QUALIFIERS = frozenset({"api", "secret", "private", "access", "signing", "encryption", "master", "auth", "client",
-                            "consumer", "app", "application", "license", "webhook", "hmac", "jwt", "session", "service"})
+                            "consumer", "app", "application", "license", "webhook", "hmac", "jwt", "service"})
 NONSECRET_FIRST = frozenset({
     "next", "prev", "previous", "continuation", "page", "pagination", "is", "has", "use", "uses", "should", "enable",
     "enabled", "require", "requires", "show", "min", "max", "num", "no", "skip", "allow", "check", "validate", "get",
@@ -337,7 +337,7 @@ def is_password_name(name: str) -> bool:
 
 _PATHLIKE = re.compile(r"^(?:[/~.]|[A-Za-z]:[\\/])|\.(?:pem|key|crt|cer|der|p12|pfx|json|txt|cfg|ini|env|ya?ml|toml|py|"
                        r"log|gpg|asc|jks|keystore|db|sqlite3?)$", re.IGNORECASE)
-_IDENTIFIER_LIKE = re.compile(r"^(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_[A-Z]+){1,8}|[a-z]+(?:[A-Z][a-z]+){1,8})$")
+_IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_[A-Z]+){1,8}|[a-z]+(?:[A-Z][a-z]+){1,8})_{0,2}$")
 
 
 def char_classes(value: str) -> int:
@@ -349,6 +349,8 @@ def looks_strong(value: str) -> bool:
     """Long and varied enough to be a generated secret rather than a word or a human password."""
     entropy = shannon_entropy(value)
     classes = char_classes(value)
+    if sum((any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value))) < 2:
+        return False  # one letter case and no digits: words, not generated
     return (len(value) >= 12 and entropy >= 3.0 and classes >= 3) or (len(value) >= 16 and entropy >= 3.3 and classes >= 2)
 
 

@@ -14,6 +14,7 @@ from datasec_scan.rule import Example, FileContext, TextMatch, TextRule
 from ._credentials import (
     VALIDATORS,
     TokenFormat,
+    in_test_path,
     is_placeholder,
     looks_like_example,
     token_formats,
@@ -101,7 +102,7 @@ def _judge(fmt: TokenFormat, secret: str, text: str, start: int) -> TextMatch | 
                      severity, confidence, (secret,))
 
 
-def _private_keys(text: str) -> Iterator[TextMatch]:
+def _private_keys(text: str, path: str) -> Iterator[TextMatch]:
     for m in _BEGIN.finditer(text):
         kind = m.group(1) or ""
         end = text.find("-----END ", m.end(), m.end() + BLOCK_LIMIT)
@@ -128,6 +129,9 @@ def _private_keys(text: str) -> Iterator[TextMatch]:
         if "ENCRYPTED" in kind or "ENCRYPTED" in body[:200]:
             severity = Severity.MEDIUM
             message = f"encrypted {what} in source; look for its passphrase nearby and move both out"
+        elif in_test_path(path):
+            severity = Severity.MEDIUM
+            message = f"{what} in a test file (usually a key made for the tests); make sure it is not used anywhere else"
         yield TextMatch(m.start(), block_end, message, severity, confidence, (secret,))
 
 
@@ -203,7 +207,7 @@ class ProviderToken(TextRule):
             verdict = _judge(c.fmt, text[c.start:c.end], text, c.start)
             if verdict is not None:
                 judged.append((c.start, c.end, c.order, verdict))
-        for m in _private_keys(text):
+        for m in _private_keys(text, self.context.path):
             judged.append((m.start, m.end, -1, m))
         judged.sort(key=lambda j: (j[0], -(j[1] - j[0]), j[2]))
         taken: list[tuple[int, int]] = []
