@@ -32,7 +32,8 @@ class CredentialsInUrl(TextRule):
     proxies, Git remotes and HTTP URLs with basic auth. Placeholders are skipped
     (`user:password@`, `:${DB_PASS}@`, `:*****@`, `%(password)s`, `{password}`); URLs to example
     and local hosts (`example.com`, `localhost`, `203.0.113.0/24`) and example-marked passwords are
-    reported at low severity. A password that looks generated is high, a human-chosen one medium.
+    reported at low severity, as are single-label hosts (`db`, `redis`: a compose file's development
+    default). A password that looks generated is high, a human-chosen one medium.
 
     ## Why is this bad?
     Connection strings are logged, printed in tracebacks, copied into issues and shipped in
@@ -80,6 +81,8 @@ class CredentialsInUrl(TextRule):
             decoded = unquote(password)
             if len(decoded) < 4 or is_placeholder(password) or is_placeholder(decoded) or _TEMPLATE_HOST.match(host):
                 continue
+            if any(c.isspace() for c in decoded) or not decoded.isprintable():
+                continue
             if user and decoded.lower() in {"pass", "password", "passwd", "pwd", "secret", "pw"}:
                 continue
             if "{" in password or "}" in password or "$" in password[:2]:
@@ -88,9 +91,10 @@ class CredentialsInUrl(TextRule):
             scheme = m.group("scheme").lower()
             if decoded in scheme:
                 scheme = "connection"
-            if _EXAMPLE_HOST.match(host.rstrip(".")) or looks_like_example(decoded):
+            single_label = "." not in host.strip("[]") and ":" not in host
+            if _EXAMPLE_HOST.match(host.rstrip(".")) or single_label or looks_like_example(decoded):
                 yield TextMatch(m.start("password"), m.end("password"),
-                                f"password in a {scheme}:// URL to an example or local host, or an example value; "
+                                f"password in a {scheme}:// URL to an example, local or single-label host, or an example value; "
                                 "make sure it is not a real credential", Severity.LOW, Confidence.LOW, secrets)
                 continue
             strong = looks_strong(decoded)

@@ -12,6 +12,7 @@ from ._credential_calls import credential_args, string_literal
 from ._credentials import (
     classify_value,
     in_test_path,
+    is_password_name,
     is_secret_name,
     matches_token_format,
 )
@@ -117,6 +118,8 @@ class SecretAssignedToName(Rule):
             severity, confidence, note = Severity.LOW, Confidence.LOW, "; it looks like a documented example or test value"
         elif verdict == "hash":
             severity, confidence, note = Severity.LOW, Confidence.LOW, "; it looks like a password hash, not the password"
+        elif value.isalpha() and (value.islower() or value.isupper()) and not is_password_name(name):
+            severity, confidence, note = Severity.LOW, Confidence.LOW, "; it is a plain word, probably not a real key"
         elif verdict == "strong":
             severity, confidence, note = Severity.HIGH, Confidence.MEDIUM, ""
         else:
