@@ -192,7 +192,7 @@ class ProviderToken(TextRule):
         'key = "AKIAIOSFODNN7EXAMPLE"\n',
         Example("KEY=AKIAIOSFODNN7EXAMPLE\n", ".env"),
         'hook = "https://hooks.slack.com/services/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"\n',
-        Example("STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dcQz9R\n", ".env"),
+        Example("STRIPE_KEY=sk_live_N0tRea1F1xtureStr1peKey99\n", ".env"),
     )
 
     def scan(self, text: str) -> Iterator[TextMatch]:
