@@ -95,9 +95,23 @@ def is_placeholder(value: str, prefix: str = "") -> bool:
     return _sequential(alnum) or _periodic(alnum)
 
 
+# Passwords that documentation uses as examples (Oracle's scott/tiger, redis.conf's foobared, ...).
+DEMO_PASSWORDS = frozenset({"tiger", "foobared", "hunter2", "s3cr3t", "passw0rd", "p4ssw0rd", "p@ssw0rd", "p@ssword",
+                            "letmein", "opensesame", "swordfish", "sekrit", "secret1", "password1", "pass123"})
+# Words a value is made of when it describes itself instead of being random (`secret_password_123`).
+_SELF_DESCRIBING = frozenset({"secret", "secrets", "password", "passwd", "pass", "pwd", "token", "key", "api", "my",
+                              "your", "super", "top", "very", "private", "access", "auth", "admin", "user", "db", "ssl",
+                              "client", "app", "default", "new", "old", "the", "some", "a", "sk", "pk", "bad", "wrong",
+                              "good", "correct", "invalid", "valid", "other", "another", "foo", "bar", "baz", "root",
+                              "mongo", "redis", "postgres", "mysql", "login", "sentinel", "proxy", "basic"})
+
+
 def looks_like_example(value: str) -> bool:
     """True for values documented as examples or marked as test data (`AKIAIOSFODNN7EXAMPLE`, `...dummy...`)."""
-    return value in KNOWN_EXAMPLES or bool(_EXAMPLE.search(value))
+    if value in KNOWN_EXAMPLES or value.lower() in DEMO_PASSWORDS or _EXAMPLE.search(value):
+        return True
+    words = re.findall(r"[a-z]+", value.lower())
+    return sum(map(len, words)) >= 6 and all(w in _SELF_DESCRIBING for w in words)
 
 
 def looks_like_hash(value: str) -> bool:

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, TextMatch, TextRule
 
-from ._credentials import is_placeholder, looks_like_example, looks_strong
+from ._credentials import DEMO_PASSWORDS, is_placeholder, looks_like_example, looks_strong
 
 _URL = re.compile(
     r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,20})://(?P<user>[^\s:@/?#'\"<>\\`]{0,128})"
@@ -92,7 +92,8 @@ class CredentialsInUrl(TextRule):
             if decoded in scheme:
                 scheme = "connection"
             single_label = "." not in host.strip("[]") and ":" not in host
-            if _EXAMPLE_HOST.match(host.rstrip(".")) or single_label or looks_like_example(decoded):
+            if (_EXAMPLE_HOST.match(host.rstrip(".")) or single_label or looks_like_example(decoded)
+                    or looks_like_example(host) or decoded.lower() in DEMO_PASSWORDS):
                 yield TextMatch(m.start("password"), m.end("password"),
                                 f"password in a {scheme}:// URL to an example, local or single-label host, or an example value; "
                                 "make sure it is not a real credential", Severity.LOW, Confidence.LOW, secrets)
