@@ -21,6 +21,7 @@ from ._credentials import (
 from .provider_token import reported_secrets
 
 BASE64_LIMIT = 4.5  # bits per character, as detect-secrets' default base64 limit
+LINE_WINDOW = 200  # characters of context looked at on each side of a string
 HEX_LIMIT = 3.0  # bits per character, as detect-secrets' default hex limit
 _QUOTED = re.compile(r"\"([A-Za-z0-9+/=_.~-]{20,200})\"|'([A-Za-z0-9+/=_.~-]{20,200})'")
 _HEX = re.compile(r"^[0-9a-fA-F]{20,200}$")
@@ -103,9 +104,10 @@ class HighEntropyString(TextRule):
             entropy = shannon_entropy(value)
             if entropy <= (HEX_LIMIT if is_hex else BASE64_LIMIT):
                 continue
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            line_end = text.find("\n", m.end())
-            line = text[line_start:line_end if line_end >= 0 else len(text)]
+            # the line around the string, at most LINE_WINDOW characters each side (minified files have long lines)
+            line_start = text.rfind("\n", max(0, m.start() - LINE_WINDOW), m.start()) + 1 or max(0, m.start() - LINE_WINDOW)
+            line_end = text.find("\n", m.end(), m.end() + LINE_WINDOW)
+            line = text[line_start:line_end if line_end >= 0 else min(len(text), m.end() + LINE_WINDOW)]
             if is_hex and _HASHY.search(line):
                 continue
             if is_placeholder(value) or looks_like_example(value) or matches_token_format(value) is not None:

@@ -92,9 +92,10 @@ def _judge(fmt: TokenFormat, secret: str, text: str, start: int) -> TextMatch | 
     elif verdict == "invalid" and fmt.validator == "jwt":
         severity, confidence = Severity.LOW, Confidence.LOW
         message += " (unsigned, alg none)"
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start:line_end if line_end >= 0 else len(text)]
+    lo = max(0, start - 300)  # the line around the token, bounded (minified files have long lines)
+    line_start = text.rfind("\n", lo, start) + 1 or lo
+    line_end = text.find("\n", start, start + 300)
+    line = text[line_start:line_end if line_end >= 0 else min(len(text), start + 300)]
     if verdict == "example" or looks_like_example(secret) or _EXAMPLE_CONTEXT.search(line):
         return TextMatch(0, 0, f"{fmt.provider} that looks like a documented example or test value; "
                          "make sure it is not a real credential", Severity.LOW, Confidence.LOW, (secret,))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from datasec_rules import _credentials as creds
 from datasec_rules.credentials_in_url import _URL
-from datasec_rules.high_entropy_string import _QUOTED
+from datasec_rules.high_entropy_string import _QUOTED, HighEntropyString
 from datasec_rules.provider_token import ProviderToken
 from datasec_scan.config import Config
 from datasec_scan.engine import scan_file
@@ -272,8 +272,10 @@ def test_format_regexes_finish_on_long_near_misses(fmt: creds.TokenFormat) -> No
 def test_text_rules_finish_on_long_near_misses() -> None:
     n = 100_000
     texts = ["-----BEGIN RSA PRIVATE KEY-----\n" * (n // 32), "postgresql://u:" + "p@" * n, '"' + "A1" * n + '"',
-             "eyJ" + "a" * n + ".eyJ" + "b" * n, "aws_secret_access_key " * (n // 22), "https://" + ":" * n + "@"]
+             "eyJ" + "a" * n + ".eyJ" + "b" * n, "aws_secret_access_key " * (n // 22), "https://" + ":" * n + "@",
+             'key = "q8Nf2kLp7xZ0wRt5vB9mJ3cY", ' * (n // 30)]  # one long minified line of many strings
     for text in texts:
         list(ProviderToken(FileContext("a.py", text, "python")).scan(text))
+        list(HighEntropyString(FileContext("a.json", text, "config")).scan(text))
         list(_URL.finditer(text))
         list(_QUOTED.finditer(text))
