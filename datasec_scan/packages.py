@@ -118,12 +118,28 @@ def _verdict(package: str, files: list[FileResult], extra: list[Notification]) -
 
 # --- installed environments ------------------------------------------------------------------------
 
-_PATHS_SNIPPET = ("import json, site, sys, sysconfig\n"
-                  "p = [sysconfig.get_paths()[k] for k in ('purelib', 'platlib')]\n"
-                  "p += site.getsitepackages() if hasattr(site, 'getsitepackages') else []\n"
-                  "u = site.getusersitepackages() if hasattr(site, 'getusersitepackages') else None\n"
-                  "p += [u] if u else []\n"
-                  "print(json.dumps({'paths': p, 'version': sys.version.split()[0], 'executable': sys.executable}))\n")
+_PATHS_SNIPPET = """
+import json, os, site, sys, sysconfig
+# Run with -I -S: site.py never runs, so nothing of the environment executes -- but then a virtual
+# environment's prefix is not applied either; find its pyvenv.cfg the way site.py would.
+exe = os.path.dirname(os.path.abspath(sys.executable))
+venv = next((d for d in (exe, os.path.dirname(exe)) if os.path.isfile(os.path.join(d, "pyvenv.cfg"))), None)
+paths = []
+system = True
+if venv:
+    with open(os.path.join(venv, "pyvenv.cfg"), encoding="utf-8", errors="replace") as handle:
+        cfg = dict(line.split("=", 1) for line in handle if "=" in line)
+    cfg = {k.strip().lower(): v.strip().lower() for k, v in cfg.items()}
+    system = cfg.get("include-system-site-packages") == "true"
+    got = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+    paths += [got["purelib"], got["platlib"]]
+if system:
+    paths += [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    paths += site.getsitepackages() if hasattr(site, "getsitepackages") else []
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    paths += [user] if user else []
+print(json.dumps({"paths": paths}))
+"""
 
 
 def site_dirs(python: str | None = None) -> list[Path]:
