@@ -253,3 +253,11 @@ def test_fail_on_and_text_package_line(in_tmp: Path) -> None:
     assert text.exit_code == 1
     assert re.search(rf"^package {re.escape(archive.name)}: HIGH — \d+ high: ", text.output, re.M), text.output
     assert runner.invoke(main, ["scan", "--no-cache", "--isolated", "--fail-on", "critical", archive.name]).exit_code == 0
+
+
+def test_sarif_run_properties_carry_the_verdicts(in_tmp: Path) -> None:
+    archive, _ = build_package(FIXTURES / "packages" / "evil_wheel.txtar", in_tmp)
+    result = CliRunner().invoke(main, ["scan", "--no-cache", "--isolated", "--format", "sarif", archive.name])
+    (run,) = json.loads(result.output)["runs"]
+    (verdict,) = run["properties"]["packages"]
+    assert verdict["package"] == archive.name and verdict["verdict"] == "high"

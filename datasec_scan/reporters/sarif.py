@@ -414,6 +414,11 @@ def build(result: ScanResult, plan: _Plan, category: str, hashes: Callable[[str,
     )
     if category:
         run.automation_details = om.RunAutomationDetails(id=category if category.endswith("/") else category + "/")
+    from ..packages import package_verdicts
+
+    verdicts = package_verdicts(result)  # archives / installed distributions: a verdict each, for gates
+    if verdicts:
+        run.properties = {"packages": [v.as_dict() for v in verdicts]}
     return om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
 
 
