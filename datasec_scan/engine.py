@@ -216,7 +216,7 @@ def _scan_nested(outer: FileContext, source: str, anchor: cst.CSTNode, how: str,
         snippet = inert(lines.line(line).strip())[:80]
         outer.reports.append(Report(r.rule, f"{r.message} [inside payload decoded from {how}, payload line {line}: "
                                     f"`{snippet}`]", node=anchor, severity=r.severity, confidence=r.confidence,
-                                    secrets=r.secrets, nested_from=how))
+                                    secrets=r.secrets, nested_from=how, fallback=r.fallback))
     outer.notes.extend((n.kind, f"in payload decoded from {how}: {n.message}") for n in notes)
     return len(reports)
 

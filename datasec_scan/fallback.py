@@ -136,13 +136,14 @@ def run(context: "FileContext", rules: Iterable[type], source: str, reason: tupl
     tree, how = parse_ast(source, limits)
     notes: list[Notification] = []
     used = 0
+    remap = _remapper(source, context.text)
     for rule in rules:
         mark = len(context.reports)
         try:
             for i, m in enumerate(rule.fallback(tree, source, context)):
                 if i >= MAX_FALLBACK_MATCHES:
                     break
-                context.reports.append(Report(rule, m.message, span=(m.start, m.end), severity=m.severity,
+                context.reports.append(Report(rule, m.message, span=(remap(m.start), remap(m.end)), severity=m.severity,
                                               confidence=m.confidence, secrets=tuple(s for s in m.secrets if s),
                                               fallback=True))
         except Exception as exc:  # a broken hook costs only its own findings
@@ -151,6 +152,8 @@ def run(context: "FileContext", rules: Iterable[type], source: str, reason: tupl
                                       f"{type(exc).__name__}: {exc}", Level.ERROR, rule=rule.code))
             continue
         used += rule.has_fallback()
+    _NODES[:] = [None, []]  # let the tree and text go
+    _SHAPE[:] = [None, None]
     kind, why = reason
     notes.append(Notification(context.path, kind, f"{why}; Python rules skipped, reduced scan ran instead ({how}; "
                               f"{used} of {len(rules)} triggered Python rules have a fallback), text rules ran"))
@@ -158,6 +161,24 @@ def run(context: "FileContext", rules: Iterable[type], source: str, reason: tupl
 
 
 MAX_FALLBACK_MATCHES = 50  # per rule and file
+
+
+def _remapper(source: str, text: str):
+    """Offsets in `source` (a .pth file's Python view: same lines, other lengths) -> offsets in `text`."""
+    if source is text or source == text:
+        return lambda offset: offset
+    import bisect
+
+    src_starts, txt_starts = line_starts(source), line_starts(text)
+
+    def remap(offset: int) -> int:
+        line = bisect.bisect_right(src_starts, offset) - 1
+        if line >= len(txt_starts):
+            return len(text)
+        end = txt_starts[line + 1] if line + 1 < len(txt_starts) else len(text)
+        return min(txt_starts[line] + offset - src_starts[line], end)
+
+    return remap
 
 
 # --- ready-made detectors for rules' fallback hooks -------------------------------------------------------------

