@@ -95,6 +95,10 @@ def _isolated(target: Target, rules: RuleSet, config: Config, cache: Cache | Non
         return FileResult(target.display, notifications=(Notification(
             target.display, "worker-crashed", "the process scanning this file died (killed, out of memory or a "
             "crash in a parser), also when retried alone; file not scanned", Level.ERROR),))
+    except Exception as exc:  # e.g. a result that cannot be sent back from the worker
+        return FileResult(target.display, notifications=(Notification(
+            target.display, "internal-error", f"scan failed in a worker: {type(exc).__name__}: {str(exc)[:200]}",
+            Level.ERROR),))
 
 
 def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: int, cache: Cache | None
@@ -112,7 +116,7 @@ def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: in
             for chunk, future in zip(chunks, futures):
                 try:
                     results.update(zip(chunk, future.result()))
-                except BrokenProcessPool:
+                except Exception:  # BrokenProcessPool, or a result that could not come back: retry these files
                     unfinished.append(chunk)
                 while shown in results:
                     yield results[shown]
