@@ -508,10 +508,13 @@ class Analyzer:
             if values:
                 out: list[Destination] = []
                 for v in values[:8]:
+                    if isinstance(v, cst.Name) and v.value == "None":
+                        continue  # a default meaning "not given"
                     for d in self.resolve_destination(v, host_only, depth + 1):
                         if d not in out:
                             out.append(d)
-                return tuple(out)
+                if out:
+                    return tuple(out)
         if isinstance(expr, cst.Call):
             names = self.flow.call_names(expr)
             args = [a.value for a in expr.args if a.keyword is None and not a.star]
