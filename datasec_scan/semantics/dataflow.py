@@ -179,6 +179,7 @@ class _Collector(cst.CSTVisitor):
         self.values: dict[tuple, list[cst.BaseExpression]] = {}  # exact assignments: (scope, name) or field key
         self.inexact: set[tuple] = set()
         self.class_fields: list[tuple[tuple, cst.BaseExpression, cst.CSTNode, str]] = []
+        self._saved_classes: list[list[cst.ClassDef]] = []
 
     @property
     def scope(self) -> _Scope:
@@ -224,16 +225,12 @@ class _Collector(cst.CSTVisitor):
         self.stack.append(s)
         self.scope_of[id(node)] = s
         # A class nested in a function must not make its methods look like the function's.
-        self._saved_classes = getattr(self, "_saved_classes", [])
         self._saved_classes.append(self.classes)
         self.classes = []
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
         self.classes = self._saved_classes.pop()
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return True
 
     def visit_Global(self, node: cst.Global) -> None:
         self.scope.globals |= {n.name.value for n in node.names}
@@ -498,17 +495,12 @@ class _Solver:
                     parts.append(e.value)
             return self._union(parts, s, d)
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return self._union([expr.elt, *self._comp_iters(expr.for_in)], s, d)
+            return self.eval(expr.elt, s, d)  # its loop variables are bindings of the scope
         if isinstance(expr, cst.DictComp):
-            return self._union([expr.key, expr.value, *self._comp_iters(expr.for_in)], s, d)
+            return self._union([expr.key, expr.value], s, d)
         if isinstance(expr, cst.StarredElement):
             return self.eval(expr.value, s, d)
         return {}
-
-    @staticmethod
-    def _comp_iters(comp: cst.CompFor) -> list[cst.BaseExpression]:
-        # The comprehension's own variables are bindings of the scope; the elements read them.
-        return []
 
     def c_is_self(self, name: str, s: _Scope) -> bool:
         cur: _Scope | None = s
