@@ -96,6 +96,11 @@ _SINKS = tuple(
     ) for s in _catalog.load("sinks")["sink"]
 )
 _SINK_METHODS = frozenset(m for s in _SINKS for m in s.methods)
+_SINK_LAST = frozenset(n.rsplit(".", 1)[-1] for s in _catalog.load("sinks")["sink"] for n in s.get("names", ())
+                       if "()." in n) - {"write", "open", "put", "execute", "query", "notify", "publish", "stream",
+                                         "delete", "head", "patch", "login", "connect", "connect_ex", "resolve",
+                                         "setopt"}
+_SINK_ROOTS = ("requests.", "httpx.", "aiohttp.", "urllib", "socket.", "smtplib.", "ftplib.", "paramiko.", "http.client.")
 
 # Substrings one of which a file must contain for a network sink to be possible (the rules' `triggers`).
 NETWORK_TRIGGERS = ("requests", "http", "urllib", "socket", "smtplib", "ftplib", "paramiko", "subprocess", "system(",
@@ -431,6 +436,15 @@ class Analyzer:
     def _find_sink(self, call: cst.Call) -> Sink | None:
         names = self.flow.call_names(call)
         method = call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+        if method in _SINK_LAST and isinstance(call.func, cst.Attribute) and isinstance(
+                call.func.value, (cst.Name, cst.Attribute)) and not any(n.startswith(_SINK_ROOTS) for n in names) and (
+                method != "get" or any(w in (dotted(call.func.value) or "").lower() for w in ("session", "client",
+                                                                                              "http"))):
+            # `self.session = requests.Session()` ... `self.session.post(...)`: what the receiver was assigned
+            values = self.flow.values_of(call.func.value)
+            if 0 < len(values) <= 4:
+                names = names | {f"{n}().{method}" for v in values if isinstance(v, cst.Call)
+                                 for n in self.flow.call_names(v)}
         for spec in _SINKS:
             matched = _matches(spec.names, names)
             if matched is None and method in spec.methods and isinstance(call.func, cst.Attribute):
