@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*(?:[#;].*)?$")
 _KEY = re.compile(r"^([A-Za-z0-9_.+\-]+)\s*[=:]\s*(.*?)\s*$")

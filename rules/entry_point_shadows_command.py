@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, TextMatch, TextRule
@@ -104,9 +104,7 @@ class EntryPointShadowsCommand(TextRule):
             for e in ini_entries(text):
                 if e.section == "metadata" and e.key == "name" and e.parent is None:
                     name = e.value
-                elif e.section in _SCRIPT_GROUPS and e.parent is None:
-                    found.append((e.key, e.start, e.end))
-                elif e.section == "options.entry_points" and e.parent in _SCRIPT_GROUPS:
+                elif e.section in _SCRIPT_GROUPS and e.parent is None or e.section == "options.entry_points" and e.parent in _SCRIPT_GROUPS:
                     found.append((e.key, e.start, e.end))
                 elif e.section == "options.entry_points" and e.key in _SCRIPT_GROUPS and "=" in e.value:
                     found.append((e.value.partition("=")[0].strip(), e.start, e.end))

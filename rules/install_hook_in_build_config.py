@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, TextMatch, TextRule

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, TextMatch, TextRule

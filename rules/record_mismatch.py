@@ -6,7 +6,7 @@ import base64
 import csv
 import io
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import ArchiveMatch, ArchiveRule, Example
