@@ -52,7 +52,7 @@ HASH_FORMS = re.compile(
     r"|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$"
 )
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|examples?|samples?)(?:[/\\]|$)", re.IGNORECASE)
+TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|t|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|examples?|samples?)(?:[/\\]|$)", re.IGNORECASE)
 
 
 def shannon_entropy(value: str) -> float:
@@ -354,6 +354,9 @@ _PATHLIKE = re.compile(r"^(?:[/~.]|[A-Za-z]:[\\/])|\.(?:pem|key|crt|cer|der|p12|
 _IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_[A-Z]+){1,8}|[a-z]+(?:[A-Z][a-z]+){1,8})_{0,2}$")
 
 
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
+
+
 def char_classes(value: str) -> int:
     return sum((any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
                 any(not c.isalnum() for c in value)))
@@ -373,7 +376,7 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     v = value.strip()
     if len(v) < min_length or len(v) > 4096 or is_placeholder(v) or any(c.isspace() for c in v):
         return None
-    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v):
+    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v):
         return None
     if name:
         norm = re.sub(r"[^a-z0-9]", "", v.lower())
