@@ -243,10 +243,12 @@ def to_findings(path: str, text: str, reports: list[Report], module: cst.Module 
     lines = _Lines(text)  # a .pth file's Python view keeps its line numbers
     positions = _positions(module, reports)
     found: dict[tuple, Finding] = {}
+    # Every secret of the file is hidden in every text: a line may hold another finding's secret too.
+    file_secrets = tuple(sorted({s for r in reports for s in r.secrets}))
     for r in reports:
         l1, c1, l2, c2 = _locate(r, lines, positions)
         rule = r.rule
-        secrets = r.secrets
+        secrets = file_secrets
         snippet = inert(redact_all(lines.line(l1), secrets).strip())[:SNIPPET_CHARS]
         flow = tuple(FlowStep(Location(path, *_locate(step, lines, positions)), inert(redact_all(msg, secrets)))
                      for step, msg in r.flow)
@@ -254,7 +256,7 @@ def to_findings(path: str, text: str, reports: list[Report], module: cst.Module 
             rule=rule.code, name=rule.name, category=rule.category,
             severity=r.severity or rule.severity, confidence=r.confidence or rule.confidence,
             message=inert(redact_all(r.message, secrets)), location=Location(path, l1, c1, l2, c2),
-            snippet=snippet, flow=flow, secret_hashes=tuple(sorted({secret_hash(s) for s in secrets})),
+            snippet=snippet, flow=flow, secret_hashes=tuple(sorted({secret_hash(s) for s in r.secrets})),
             fallback=r.fallback,
         )
         key = (finding.rule, l1, c1, finding.message)

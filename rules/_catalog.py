@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict[str, Any]:
     """The parsed catalog `rules/catalogs/<name>.toml`; a missing or broken catalog is a load error."""
     with open(CATALOG_DIR / f"{name}.toml", "rb") as handle:

@@ -8,7 +8,16 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
 
-from ._remote import CODE_SINKS, DECODERS, DESER_SINKS, NETWORK_CALLS, Analyzer, any_match, code_of, short
+from ._remote import (
+    CODE_SINKS,
+    DECODERS,
+    DESER_SINKS,
+    NETWORK_CALLS,
+    Analyzer,
+    any_match,
+    code_of,
+    short,
+)
 
 _QUIET_CALLS = ("os.environ.get", "os.getenv", "builtins.__import__", "sys.path.insert", "sys.path.append",
                 "builtins.getattr", "builtins.hasattr", "os.path.join", "os.path.dirname", "os.path.exists",

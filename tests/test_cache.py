@@ -11,7 +11,7 @@ from datasec_scan.cache import Cache
 from datasec_scan.cli import main
 from datasec_scan.model import FileResult
 
-FAKE = "ghp_" + "Ab1" * 12
+FAKE = "AKIAIOSFODNN7EXAMPLE"  # the documented example key: reported (low), never a real secret
 
 
 def run(*args: str) -> str:

@@ -53,7 +53,7 @@ def test_explain_unknown_rule_is_usage_error() -> None:
 
 def test_text_scan_exit_code_and_redaction(tmp_path: Path) -> None:
     root = _tree(tmp_path)
-    result = invoke("scan", str(root))
+    result = invoke("scan", str(root), "--fail-on", "low")  # the documented example key is reported low
     assert result.exit_code == 1
     assert "app.py:2:" in result.output and "DS201" in result.output
     assert FAKE_KEY not in result.output
@@ -61,6 +61,7 @@ def test_text_scan_exit_code_and_redaction(tmp_path: Path) -> None:
 
 def test_fail_on_threshold(tmp_path: Path) -> None:
     root = _tree(tmp_path)
+    assert invoke("scan", str(root)).exit_code == 0  # only a low finding: below the default threshold
     (root / "app.py").write_text('x = 1\n')
     assert invoke("scan", str(root), "--fail-on", "low").exit_code == 0
 
@@ -79,7 +80,7 @@ def test_json_output_is_stable_and_versioned(tmp_path: Path) -> None:
 def test_output_file(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     out = tmp_path / "report.json"
-    result = invoke("scan", str(root), "--format", "json", "-o", str(out))
+    result = invoke("scan", str(root), "--format", "json", "-o", str(out), "--fail-on", "low")
     assert result.exit_code == 1 and result.output == ""
     assert json.loads(out.read_text())["findings"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import enum
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -18,6 +19,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-acti
 SEVERITY_COLOURS = {"critical": "#8b0000", "high": "#d62728", "medium": "#e6a100", "low": "#1f77b4"}
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
