@@ -3,10 +3,9 @@
 Usage:
     python bench/real_packages.py [--cache /tmp/corpus] [--select DS1] [--list] [PACKAGE ...]
 
-Downloads each package's source distribution once into the cache folder with
-`pip download --no-binary :all: --no-deps` (note: pip itself prepares the sdist's metadata in an
-isolated build environment while downloading; this script and the scanner never run any
-`setup.py`), extracts it into a temporary folder as plain data (`tarfile` filter "data",
+Downloads each package's source distribution once into the cache folder through datasec-scan's
+own index client (the JSON API, sha256 checked; unlike `pip download --no-binary`, which prepares
+the sdist's metadata by running its build backend, nothing is built), extracts it into a temporary folder as plain data (`tarfile` filter "data",
 `zipfile` with path checks), runs `datasec-scan scan --format json` on it and prints:
 
 - per package: files scanned, high and critical findings;
@@ -57,11 +56,12 @@ def download(cache: Path, package: str) -> Path | None:
     found = cached_sdist(cache, package)
     if found is not None:
         return found
-    cmd = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "--quiet",
-           "--dest", str(cache), package]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        print(f"  {package}: download failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+    from datasec_scan.packages import PackagesError, configured_index_url, fetch
+
+    try:
+        fetch(package, configured_index_url(), cache, wheels="none")
+    except (PackagesError, OSError) as exc:
+        print(f"  {package}: download failed: {exc}", file=sys.stderr)
         return None
     return cached_sdist(cache, package)
 
