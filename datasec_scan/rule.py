@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class FileContext:
         from .semantics.names import NameResolver
 
         assert self.module is not None, "name resolution needs a parsed module"
-        return NameResolver(self.module)
+        return NameResolver(self.module, self.text)
 
     @cached_property
     def flow(self) -> "FlowAnalysis":
@@ -161,10 +162,24 @@ class RuleMeta:
         return found
 
 
+@functools.cache
+def _visitor_names(cls: type) -> tuple[str, ...]:
+    return tuple(sorted(
+        name for name in dir(cls)
+        if name.startswith(("visit_", "leave_")) and callable(getattr(cls, name))
+        and not getattr(getattr(cls, name), "_is_no_op", False)
+    ))
+
+
 class Rule(RuleMeta, cst.BatchableCSTVisitor):
     """A CST rule: a libcst batchable visitor over one parsed Python file; it calls `report`."""
 
     kind = "cst"
+
+    def get_visitors(self) -> Mapping[str, Callable[..., Any]]:
+        """libcst's own version inspects every member of every instance; the names are fixed per class."""
+        return {name: getattr(self, name) for name in _visitor_names(type(self))}
+
     # Reduced scan (datasec_scan/fallback.py) when libcst cannot parse a file: regexes over the raw text,
     # each a pattern or a (pattern, message) pair. Override `fallback` instead for ast-level checks.
     fallback_patterns: ClassVar[tuple[Any, ...]] = ()

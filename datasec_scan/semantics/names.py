@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import fnmatch
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import libcst as cst
 
@@ -107,13 +107,55 @@ class _Bindings(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
 
+    def walk_statements(self, statements: Sequence[cst.CSTNode]) -> None:
+        """The same bindings as a full visit, walking statements only: expressions (but for walrus) bind nothing."""
+        for st in statements:
+            if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in st.body:
+                    handler = self._SMALL.get(type(small))
+                    if handler is not None:
+                        handler(self, small)
+                continue
+            if isinstance(st, cst.FunctionDef):
+                self.visit_FunctionDef(st)
+            elif isinstance(st, cst.ClassDef):
+                self.visit_ClassDef(st)
+            elif isinstance(st, cst.With):
+                for item in st.items:
+                    self.visit_WithItem(item)
+            for block in _blocks(st):
+                self.walk_statements(block.body if isinstance(block, cst.IndentedBlock) else [block])
+
+    _SMALL = {cst.Import: visit_Import, cst.ImportFrom: visit_ImportFrom, cst.Assign: visit_Assign,
+              cst.AnnAssign: visit_AnnAssign}
+
+
+def _blocks(st: cst.CSTNode) -> list[cst.BaseSuite]:
+    """The suites directly inside a compound statement (bodies, else/elif, except, finally, match cases)."""
+    found: list[cst.BaseSuite] = []
+    for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+        part = getattr(st, name, None)
+        if part is None:
+            continue
+        for piece in part if isinstance(part, (list, tuple)) else [part]:
+            if isinstance(piece, cst.BaseSuite):
+                found.append(piece)
+            elif isinstance(piece, cst.If):  # elif
+                found.extend(_blocks(piece))
+            elif isinstance(getattr(piece, "body", None), cst.BaseSuite):  # Else, Finally, ExceptHandler, MatchCase
+                found.append(piece.body)
+    return found
+
 
 class NameResolver:
     """Resolves expressions of one module to the dotted names they may stand for."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         collector = _Bindings()
-        module.visit(collector)
+        if text is not None and ":=" not in text:
+            collector.walk_statements(module.body)  # about as cheap as it gets; a full visit costs a parse
+        else:
+            module.visit(collector)
         self._bound = collector.bound
         self._stars = tuple(collector.star_modules)
         self._cache: dict[int, frozenset[str]] = {}
