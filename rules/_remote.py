@@ -6,6 +6,8 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -95,6 +97,34 @@ def argument(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None
 
 def is_true(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
+
+
+class FunctionScopes:
+    """Mixin for rules that gather facts per function (module level counts as one) and judge them on leaving it.
+
+    The rule sets `scope_type` (built as `scope_type(node=...)`), reads `self._scopes[-1]` while visiting and
+    implements `_finish(scope)`."""
+
+    scope_type: ClassVar[Any]
+    _scopes: list[Any]
+
+    def _enter(self, node: cst.CSTNode) -> None:
+        self.__dict__.setdefault("_scopes", []).append(self.scope_type(node=node))
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._enter(node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self._finish(self._scopes.pop())
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._enter(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._finish(self._scopes.pop())
+
+    def _finish(self, scope: Any) -> None:  # pragma: no cover - each rule implements it
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
 
 from ._remote import (
+    FunctionScopes,
     DOWNLOAD_EXEC_COMMANDS,
     NETWORK,
     SOCKET,
@@ -41,7 +42,7 @@ class _Scope:
     node: cst.CSTNode | None = None
 
 
-class DownloadAndExecute(Rule):
+class DownloadAndExecute(FunctionScopes, Rule):
     """A file fetched from the network and then made executable or run; `curl | sh` and PowerShell cradles.
 
     ## What it does
@@ -74,6 +75,7 @@ class DownloadAndExecute(Rule):
     - MITRE ATT&CK T1105 (Ingress Tool Transfer), T1059 (Command and Scripting Interpreter)
     """
 
+    scope_type = _Scope
     code = "DS104"
     name = "download-and-execute"
     category = Category.REMOTE_ACCESS
@@ -103,18 +105,6 @@ class DownloadAndExecute(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self._scopes: list[_Scope] = []
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self._scopes.append(_Scope(node=node))
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        self._finish(self._scopes.pop())
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope(node=node))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._finish(self._scopes.pop())
 
     def _keys(self, expr: cst.BaseExpression | None) -> frozenset[str]:
         """What identifies a path: its folded value and the variable names it is built from."""

@@ -12,6 +12,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
 from ._remote import (
+    FunctionScopes,
     REVERSE_SHELL_COMMANDS,
     SOCKET,
     Analyzer,
@@ -61,7 +62,7 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
     return None
 
 
-class ReverseShell(Rule):
+class ReverseShell(FunctionScopes, Rule):
     """An outbound connection wired to a shell (a reverse shell), or a reverse-shell one-liner run by a spawner.
 
     ## What it does
@@ -96,6 +97,7 @@ class ReverseShell(Rule):
     - MITRE ATT&CK T1059 (Command and Scripting Interpreter), T1071 (Application Layer Protocol)
     """
 
+    scope_type = _Scope
     code = "DS102"
     name = "reverse-shell"
     category = Category.REMOTE_ACCESS
@@ -127,18 +129,6 @@ class ReverseShell(Rule):
         super().__init__(context)
         self._scopes: list[_Scope] = []
         self._all_connects: list[cst.Call] = []
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self._scopes.append(_Scope(node=node))
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        self._finish(self._scopes.pop())
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope(node=node))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._finish(self._scopes.pop())
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
