@@ -119,6 +119,7 @@ def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[lis
     """The egress points of one Python file (parsed, never imported or run)."""
     from .engine import decode, file_kind
     from .rule import FileContext
+    from .tree import parse_python
 
     if file_kind(path) != "python":
         return [], []
@@ -127,7 +128,7 @@ def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[lis
     if text is None or not any(s in text for s in _PRESCREEN):
         return [], []
     try:
-        module = cst.parse_module(text)
+        module = parse_python(text)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [], [f"{path}: cannot parse as Python: {first}"]

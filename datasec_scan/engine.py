@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import dataclasses
-import functools
 import io
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -21,6 +19,7 @@ from .model import FileResult, Finding, FlowStep, Level, Location, Notification
 from .plugins import RuleSet
 from .redact import inert, redact_all, secret_hash
 from .rule import FileContext, Report, Rule, RuleMeta, TextRule
+from .tree import parse_python, walk_batched
 
 PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
 CONFIG_SUFFIXES = (".env", ".ini", ".cfg", ".toml", ".yaml", ".yml", ".json", ".conf", ".properties")
@@ -145,54 +144,6 @@ def _rule_failure(path: str, rule: type[RuleMeta], exc: Exception) -> Notificati
                         Level.ERROR, rule=rule.code)
 
 
-# Layout-only nodes: no rule looks at them, and skipping them halves the walk.
-_LAYOUT = (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline, cst.Comment,
-           cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen,
-           cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace)
-
-
-# libcst's own recursive passes (positions, code generation) fail near 330 levels; stop before them so the
-# file gets the reduced scan instead of a crash later.
-MAX_TREE_DEPTH = 250
-
-
-@functools.cache
-def _field_names(node_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(node_type))
-
-
-def walk_batched(module: cst.Module, visitors: list[Any]) -> None:
-    """One read-only pass calling every visitor's `visit_<Node>`/`leave_<Node>`, as libcst's `visit_batched`
-    does, minus its rebuilding of every node on the way back up (most of a visit's cost)."""
-    visit: dict[str, list[Callable[[Any], Any]]] = {}
-    leave: dict[str, list[Callable[[Any], Any]]] = {}
-    for visitor in visitors:
-        for name, method in visitor.get_visitors().items():
-            kind, _, node_name = name.partition("_")
-            (visit if kind == "visit" else leave).setdefault(node_name, []).append(method)
-    skip = tuple(t for t in _LAYOUT if t.__name__ not in visit and t.__name__ not in leave)
-
-    def walk(node: cst.CSTNode, depth: int = 0) -> None:
-        if depth > MAX_TREE_DEPTH:
-            raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
-        name = type(node).__name__
-        for method in visit.get(name, ()):
-            method(node)
-        for field in _field_names(type(node)):
-            value = getattr(node, field)
-            if isinstance(value, cst.CSTNode):
-                if not isinstance(value, skip):
-                    walk(value, depth + 1)
-            elif isinstance(value, (tuple, list)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode) and not isinstance(item, skip):
-                        walk(item, depth + 1)
-        for method in leave.get(name, ()):
-            method(node)
-
-    walk(module)
-
-
 def _run_cst_rules(context: FileContext, rules: list[type[RuleMeta]]) -> list[Notification]:
     assert context.module is not None
     before = len(context.reports)
@@ -234,7 +185,7 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
                   if _too_deep(source, config.limits.max_parse_depth) else fallback.obstacle(source, config.limits))
         if reason is None:
             try:
-                module = cst.parse_module(source)
+                module = parse_python(source)
             except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 reason = ("parse-error", f"cannot parse as Python with libcst ({first})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, M
 import libcst as cst
 
 from .model import Category, Confidence, RuleInfo, Severity
+from .tree import visitor_method_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from .semantics.dataflow import FlowAnalysis
@@ -162,15 +162,6 @@ class RuleMeta:
         return found
 
 
-@functools.cache
-def _visitor_names(cls: type) -> tuple[str, ...]:
-    return tuple(sorted(
-        name for name in dir(cls)
-        if name.startswith(("visit_", "leave_")) and callable(getattr(cls, name))
-        and not getattr(getattr(cls, name), "_is_no_op", False)
-    ))
-
-
 class Rule(RuleMeta, cst.BatchableCSTVisitor):
     """A CST rule: a libcst batchable visitor over one parsed Python file; it calls `report`."""
 
@@ -178,7 +169,7 @@ class Rule(RuleMeta, cst.BatchableCSTVisitor):
 
     def get_visitors(self) -> Mapping[str, Callable[..., Any]]:
         """libcst's own version inspects every member of every instance; the names are fixed per class."""
-        return {name: getattr(self, name) for name in _visitor_names(type(self))}
+        return {name: getattr(self, name) for name in visitor_method_names(type(self))}
 
     # Reduced scan (datasec_scan/fallback.py) when libcst cannot parse a file: regexes over the raw text,
     # each a pattern or a (pattern, message) pair. Override `fallback` instead for ast-level checks.

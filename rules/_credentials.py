@@ -267,7 +267,6 @@ def token_formats() -> tuple[TokenFormat, ...]:
     for f in formats:
         if f.validator and f.validator not in VALIDATORS:
             raise ValueError(f"credentials_tokens.toml: {f.id}: unknown validator {f.validator!r}")
-        f.pattern  # compile now: a bad regex is a load error, not a scan-time surprise
     return tuple(formats)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -23,12 +24,27 @@ from . import _catalog
 _EMPTY = cst.Module(body=())
 
 
-def _regex(patterns: Iterable[str], ignore_case: bool = False) -> re.Pattern[str] | None:
+class _LazyRegex:
+    """A catalog's glob list as one regex, compiled on first use: most scans need few of the dozens."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.source)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        self.match = self.compiled.match  # type: ignore[method-assign]  # later calls go straight to the regex
+        return self.match(text)
+
+
+def _regex(patterns: Iterable[str], ignore_case: bool = False) -> _LazyRegex | None:
     parts = [fnmatch.translate(p.lower() if ignore_case else p) for p in patterns]
-    return re.compile("|".join(parts)) if parts else None
+    return _LazyRegex("|".join(parts)) if parts else None
 
 
-def _matches(regex: re.Pattern[str] | None, names: Iterable[str]) -> str | None:
+def _matches(regex: _LazyRegex | None, names: Iterable[str]) -> str | None:
     if regex is None:
         return None
     for n in sorted(names):
@@ -64,7 +80,7 @@ RISK_TEXT = {"raw-ip": "a raw IP address", "webhook": "a chat webhook / bot API"
 _RISK_HOSTS = [(cat, _regex(_HOSTS[cat]["hosts"])) for cat in ("webhook", "paste", "request-catcher", "tunnel",
                                                                 "dynamic-dns")]
 _RISK_PATHS: dict[str, list[str]] = dict(_HOSTS["webhook"].get("paths", {}))
-_PROVIDERS = [(re.compile(fnmatch.translate(k)), _regex(v)) for k, v in _HOSTS["providers"].items()]
+_PROVIDERS = [(_LazyRegex(fnmatch.translate(k)), _regex(v)) for k, v in _HOSTS["providers"].items()]
 _BENIGN_IPS = frozenset(_HOSTS.get("raw-ip", {}).get("benign", ()))
 _DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
                                                      "2001:db8::/32"))
@@ -74,7 +90,7 @@ _DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.
 class SinkSpec:
     kind: str
     library: str
-    names: re.Pattern[str] | None
+    names: _LazyRegex | None
     methods: frozenset[str]
     receivers: tuple[str, ...]
     destination: object  # [pos, kw] list, "receiver", "command", "none"

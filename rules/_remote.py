@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -15,6 +14,7 @@ from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
+from datasec_scan.tree import walk
 
 from . import _catalog
 
@@ -413,7 +413,7 @@ class Analyzer:
                     found.add(id(node))
                     return node is scope or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
 
-            scope.visit(_Collect())
+            walk(scope, _Collect())
             self._scope_members[key] = frozenset(found)
         return self._scope_members[key]
 
@@ -442,7 +442,7 @@ class Analyzer:
                 if len(node.value) > size:
                     best, size = node, len(node.value)
 
-        expr.visit(_Find())
+        walk(expr, _Find())
         if size < 0:
             names: list[cst.Name] = []
 
@@ -450,7 +450,7 @@ class Analyzer:
                 def visit_Name(self, node: cst.Name) -> None:
                     names.append(node)
 
-            expr.visit(_Names())
+            walk(expr, _Names())
             for name in names:  # `exec(base64.b64decode(STAGE))`: the literal is where STAGE is assigned
                 value = self.names.single_value(name.value)
                 if value is not None and value is not expr:
@@ -561,7 +561,7 @@ def string_literals(node: cst.CSTNode, names: NameResolver) -> Iterator[tuple[cs
             return True
 
     collector = _Strings()
-    node.visit(collector)
+    walk(node, collector)
     yield from collector.found
 
 

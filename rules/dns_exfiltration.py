@@ -7,6 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
+from datasec_scan.tree import walk
 
 from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text
 
@@ -134,5 +135,5 @@ class DnsExfiltration(Rule):
                     if name in _ENCODERS and name != "encode":
                         found = True
 
-        expr.visit(_Calls())
+        walk(expr, _Calls())
         return found

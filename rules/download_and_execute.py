@@ -10,13 +10,14 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.tree import walk
 
 from ._remote import (
-    FunctionScopes,
     DOWNLOAD_EXEC_COMMANDS,
     NETWORK,
     SOCKET,
     Analyzer,
+    FunctionScopes,
     any_match,
     argument,
     code_of,
@@ -118,14 +119,14 @@ class DownloadAndExecute(FunctionScopes, Rule):
 
         class _Names(cst.CSTVisitor):
             def visit_Attribute(self, node: cst.Attribute) -> bool:
-                node.value.visit(self)  # `os.path.join`: the attribute names are not variables
+                walk(node.value, self)  # `os.path.join`: the attribute names are not variables
                 return False
 
             def visit_Name(self, node: cst.Name) -> None:
                 if node.value not in ("True", "False", "None", "os", "str", "open", "Path", "pathlib", "tempfile"):
                     keys.add(node.value)
 
-        expr.visit(_Names())
+        walk(expr, _Names())
         return frozenset(keys)
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -159,11 +159,15 @@ class InstallHookSideEffects(Rule):
         self._classes.pop()
 
     def visit_If(self, node: cst.If) -> None:
+        if self._kind is None:
+            return
         test = code_of(node.test, 80).replace("'", '"')
         if test.startswith("__name__ == \"__main__\"") or test == "\"__main__\" == __name__":
             self._main_guard += 1
 
     def leave_If(self, original_node: cst.If) -> None:
+        if self._kind is None:
+            return
         test = code_of(original_node.test, 80).replace("'", '"')
         if test.startswith("__name__ == \"__main__\"") or test == "\"__main__\" == __name__":
             self._main_guard -= 1

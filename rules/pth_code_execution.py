@@ -7,6 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
+from datasec_scan.tree import walk
 
 from ._remote import (
     CODE_SINKS,
@@ -114,7 +115,7 @@ class PthCodeExecution(Rule):
                 other.append(code_of(call.func, 30))
 
         for s in node.body:
-            s.visit(_Calls())
+            walk(s, _Calls())
         marks = [m for m in _DANGER_TEXT if m in text]
         if reasons or marks:
             what = ", ".join(dict.fromkeys(reasons or marks))

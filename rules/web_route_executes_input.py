@@ -6,6 +6,7 @@ import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
+from datasec_scan.tree import walk
 
 from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional
 
@@ -121,7 +122,7 @@ class WebRouteExecutesInput(Rule):
         seen: set[str] = set()
         members = an._members(self._funcs[-1]) if self._funcs else frozenset()  # noqa: SLF001
 
-        def walk(expr: cst.BaseExpression, depth: int) -> None:
+        def follow(expr: cst.BaseExpression, depth: int) -> None:
             class _Names(cst.CSTVisitor):
                 def visit_Name(self, n: cst.Name) -> None:
                     if n.value in params:
@@ -130,9 +131,9 @@ class WebRouteExecutesInput(Rule):
                         seen.add(n.value)
                         for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
                             if isinstance(value, cst.BaseExpression) and id(value) in members:
-                                walk(value, depth + 1)
+                                follow(value, depth + 1)
 
-            expr.visit(_Names())
+            walk(expr, _Names())
 
-        walk(arg, 0)
+        follow(arg, 0)
         return found[0] if found else None

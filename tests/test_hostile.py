@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import functools
 import importlib
 import importlib.util
 import json
@@ -827,6 +828,8 @@ def collect_patterns() -> list[tuple[str, re.Pattern]]:
         seen.add(id(value))
         if isinstance(value, re.Pattern):
             found.setdefault((value.pattern, value.flags), (where, value))
+        elif isinstance(getattr(type(value), "compiled", None), functools.cached_property):  # a lazily compiled regex
+            visit(value.compiled, f"{where}.compiled", depth + 1)
         elif isinstance(value, dict):
             for k, v in list(value.items()):
                 visit(k, f"{where}[key]", depth + 1)
@@ -841,6 +844,10 @@ def collect_patterns() -> list[tuple[str, re.Pattern]]:
             for k, v in list(vars(value).items()):
                 visit(v, f"{where}.{k}", depth + 1)
 
+    from datasec_rules._credentials import token_formats
+
+    for fmt in token_formats():  # compiled on first use; compile them all so the survey sees them
+        visit(fmt.pattern, f"token format {fmt.id}", 0)
     for package in (datasec_scan, datasec_rules):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if info.name.endswith(".cli") or ".__main__" in info.name:

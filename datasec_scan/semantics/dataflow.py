@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..tree import walk
 from .names import NameResolver, dotted
 
 MAX_ROUNDS = 12
@@ -637,7 +638,7 @@ class FlowAnalysis:
     def _collected(self) -> _Collector:
         if self._collector is None:
             collector = _Collector()
-            self.module.visit(collector)
+            walk(self.module, collector)
             self._collector = collector
         return self._collector
 
@@ -731,7 +732,7 @@ class FlowAnalysis:
                     return False
                 return True
 
-        expr.visit(_Names())
+        walk(expr, _Names())
         return tuple(found)
 
     def _solver(self, classify: Callable[[cst.BaseExpression], Iterable[str]]) -> _Solver:

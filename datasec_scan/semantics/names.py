@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from ..tree import walk
 from .constants import fold_str
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -155,7 +156,7 @@ class NameResolver:
         if text is not None and ":=" not in text:
             collector.walk_statements(module.body)  # about as cheap as it gets; a full visit costs a parse
         else:
-            module.visit(collector)
+            walk(module, collector)
         self._bound = collector.bound
         self._stars = tuple(collector.star_modules)
         self._cache: dict[int, frozenset[str]] = {}

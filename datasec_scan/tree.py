@@ -1,0 +1,157 @@
+"""libcst made cheap for reading: parsing without per-node validation, traversal without rebuilding nodes."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from typing import Any, Callable, Iterator
+
+import libcst as cst
+
+# Layout-only nodes: no rule looks at them, and skipping them halves the walk.
+LAYOUT: tuple[type[cst.CSTNode], ...] = (
+    cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline, cst.Comment, cst.Comma,
+    cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen, cst.LeftSquareBracket,
+    cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace)
+
+# libcst's own recursive passes (positions, code generation) fail near 330 levels; stop before them so the
+# file gets the reduced scan instead of a crash later.
+MAX_TREE_DEPTH = 250
+
+_Methods = dict[str, list[Callable[[Any], Any]]]
+
+
+def _skip_validation(node: cst.CSTNode) -> None:
+    pass
+
+
+def parse_python(source: str) -> cst.Module:
+    """libcst's parse without its per-node validation: the parser only builds valid nodes, and checking
+    every whitespace node with a regex is about a third of the parse (libcst's own comment on
+    `CSTNode.__post_init__` says validation belongs elsewhere)."""
+    post_init = cst.CSTNode.__post_init__
+    cst.CSTNode.__post_init__ = _skip_validation  # type: ignore[method-assign]
+    try:
+        return cst.parse_module(source)
+    finally:
+        cst.CSTNode.__post_init__ = post_init  # type: ignore[method-assign]
+
+
+def _node_classes(annotation: Any) -> Iterator[type]:
+    if isinstance(annotation, type):
+        if issubclass(annotation, cst.CSTNode):
+            yield annotation
+        return
+    for argument in typing.get_args(annotation):
+        yield from _node_classes(argument)
+
+
+def _child_fields(node_type: type, skip: tuple[type, ...]) -> tuple[str, ...]:
+    """The fields of a node type that can hold a node worth visiting: not text, not only layout."""
+    hints = typing.get_type_hints(node_type)
+    return tuple(f.name for f in dataclasses.fields(node_type)
+                 if any(not issubclass(c, skip) for c in _node_classes(hints.get(f.name))))
+
+
+class _Walker:
+    """Tables for one set of skipped types: which fields of a node type to follow, and whether a value is a node to enter.
+    Classifying by exact type keeps the walk off libcst's ABC `isinstance`, which is most of a naive walk."""
+
+    def __init__(self, skip: tuple[type, ...]) -> None:
+        self.skip = skip
+        self.fields: dict[type, tuple[str, ...]] = {}
+        self.enter: dict[type, bool] = {}
+
+    def children(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        node_type = type(node)
+        fields = self.fields.get(node_type)
+        if fields is None:
+            fields = self.fields[node_type] = _child_fields(node_type, self.skip)
+        enter = self.enter
+        for field in fields:
+            value = getattr(node, field)
+            for item in value if type(value) in (tuple, list) else (value,):
+                kind = type(item)
+                wanted = enter.get(kind)
+                if wanted is None:
+                    wanted = enter[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip)
+                if wanted:
+                    yield item
+
+
+@functools.cache
+def _walker(skip: tuple[type, ...]) -> _Walker:
+    return _Walker(skip)
+
+
+def _tables(visitors: list[Any]) -> tuple[_Methods, _Methods]:
+    visit: _Methods = {}
+    leave: _Methods = {}
+    for visitor in visitors:
+        for name in visitor_method_names(type(visitor)):
+            kind, _, node_name = name.partition("_")
+            (visit if kind == "visit" else leave).setdefault(node_name, []).append(getattr(visitor, name))
+    return visit, leave
+
+
+@functools.cache
+def visitor_method_names(visitor_type: type) -> tuple[str, ...]:
+    """A visitor class's own `visit_<Node>`/`leave_<Node>` methods (libcst's empty stubs left out)."""
+    return tuple(sorted(
+        name for name in dir(visitor_type)
+        if name.startswith(("visit_", "leave_")) and callable(getattr(visitor_type, name))
+        and not getattr(getattr(visitor_type, name), "_is_no_op", False)
+    ))
+
+
+def _skip_for(visit: _Methods, leave: _Methods) -> tuple[type, ...]:
+    return tuple(t for t in LAYOUT if t.__name__ not in visit and t.__name__ not in leave)
+
+
+def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
+    """One pass calling every visitor's `visit_<Node>`/`leave_<Node>`, as libcst's `visit_batched` does
+    (return values are ignored: one visitor cannot prune the others' children)."""
+    visit, leave = _tables(visitors)
+    walker = _walker(_skip_for(visit, leave))
+
+    def walk(node: cst.CSTNode, depth: int) -> None:
+        if depth > MAX_TREE_DEPTH:
+            raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+        name = type(node).__name__
+        for method in visit.get(name, ()):
+            method(node)
+        for child in walker.children(node):
+            walk(child, depth + 1)
+        for method in leave.get(name, ()):
+            method(node)
+
+    walk(tree, 0)
+
+
+def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`tree.visit(visitor)` for a read-only visitor: `visit_<Node>` returning False skips the node's children,
+    `leave_<Node>` always runs; a visitor overriding `on_visit`/`on_leave` gets every node through them."""
+    generic = type(visitor).on_visit is not cst.CSTVisitor.on_visit or type(visitor).on_leave is not cst.CSTVisitor.on_leave
+    visit, leave = _tables([visitor])
+    walker = _walker(() if generic else _skip_for(visit, leave))
+
+    def each(node: cst.CSTNode, depth: int) -> None:
+        if depth > MAX_TREE_DEPTH:
+            raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+        if generic:
+            enter = visitor.on_visit(node)
+        else:
+            method = visit.get(type(node).__name__)
+            enter = method is None or method[0](node) is not False
+        if enter:
+            for child in walker.children(node):
+                each(child, depth + 1)
+        if generic:
+            visitor.on_leave(node)
+        else:
+            method = leave.get(type(node).__name__)
+            if method is not None:
+                method[0](node)
+
+    each(tree, 0)
