@@ -50,7 +50,25 @@ def load_config(paths: list[Path], config_file: Path | None):
         raise _fail(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Commands defined in other modules are imported when run or listed, so `--version` and `scan` start fast."""
+
+    elsewhere = {"config": ("workflow", "config_command"), "baseline": ("workflow", "baseline_group"),
+                 "egress": ("egress", "egress_command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.elsewhere})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.elsewhere:
+            import importlib
+
+            module, attribute = self.elsewhere[name]
+            return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="datasec-scan")
 def main() -> None:
     """Find backdoors in Python code: remote-access hooks, hardcoded credentials, undisclosed outbound data."""
@@ -254,16 +272,6 @@ def fetch_scan(ctx: click.Context, specs: tuple[str, ...], index_url: str | None
                        config_file=config_file, select=select, ignore=ignore, jobs=jobs, isolated=isolated)
         finally:
             os.chdir(here)
-
-
-from .workflow import baseline_group, config_command  # noqa: E402  (workflow commands: config, baseline)
-
-main.add_command(config_command)
-main.add_command(baseline_group)
-
-from .egress import egress_command  # noqa: E402  (the egress inventory)
-
-main.add_command(egress_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

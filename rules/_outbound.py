@@ -27,12 +27,12 @@ _EMPTY = cst.Module(body=())
 class _LazyRegex:
     """A catalog's glob list as one regex, compiled on first use: most scans need few of the dozens."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, globs: tuple[str, ...]) -> None:
+        self.globs = globs
 
     @functools.cached_property
     def compiled(self) -> re.Pattern[str]:
-        return re.compile(self.source)
+        return re.compile("|".join(fnmatch.translate(g) for g in self.globs))
 
     def match(self, text: str) -> re.Match[str] | None:
         self.match = self.compiled.match  # type: ignore[method-assign]  # later calls go straight to the regex
@@ -40,8 +40,8 @@ class _LazyRegex:
 
 
 def _regex(patterns: Iterable[str], ignore_case: bool = False) -> _LazyRegex | None:
-    parts = [fnmatch.translate(p.lower() if ignore_case else p) for p in patterns]
-    return _LazyRegex("|".join(parts)) if parts else None
+    globs = tuple(p.lower() if ignore_case else p for p in patterns)
+    return _LazyRegex(globs) if globs else None
 
 
 def _matches(regex: _LazyRegex | None, names: Iterable[str]) -> str | None:
@@ -80,7 +80,7 @@ RISK_TEXT = {"raw-ip": "a raw IP address", "webhook": "a chat webhook / bot API"
 _RISK_HOSTS = [(cat, _regex(_HOSTS[cat]["hosts"])) for cat in ("webhook", "paste", "request-catcher", "tunnel",
                                                                 "dynamic-dns")]
 _RISK_PATHS: dict[str, list[str]] = dict(_HOSTS["webhook"].get("paths", {}))
-_PROVIDERS = [(_LazyRegex(fnmatch.translate(k)), _regex(v)) for k, v in _HOSTS["providers"].items()]
+_PROVIDERS = [(_LazyRegex((k,)), _regex(v)) for k, v in _HOSTS["providers"].items()]
 _BENIGN_IPS = frozenset(_HOSTS.get("raw-ip", {}).get("benign", ()))
 _DOC_NETS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
                                                      "2001:db8::/32"))

@@ -28,10 +28,14 @@ def render(result: ScanResult, colour: bool = False, **_: object) -> str:
             out.append(f"    {i}. {inert(step.location.path)}:{step.location.line}: {inert(step.message)}")
     for n in result.all_notifications:
         out.append(f"{inert(n.path)}: {n.level.value}: {n.kind}: {inert(n.message)}")
-    from ..packages import package_verdicts
+    from ..archives import outer_archive
 
-    for v in package_verdicts(result):  # one line per archive / installed distribution, to read or grep
-        out.append(f"package {inert(v.package)}: {v.verdict.upper()} — {v.summary}")
+    paths = [fr.path for fr in result.files] + [n.path for n in result.notifications]
+    if result.packages or any(outer_archive(p) for p in paths):  # a source scan skips the package machinery
+        from ..packages import package_verdicts
+
+        for v in package_verdicts(result):  # one line per archive / installed distribution, to read or grep
+            out.append(f"package {inert(v.package)}: {v.verdict.upper()} — {v.summary}")
     active = result.active_findings
     counts = Counter(f.severity for f in active)
     summary = ", ".join(f"{counts[s]} {s.label}" for s in sorted(counts, reverse=True)) or "no findings"
