@@ -101,14 +101,37 @@ def _isolated(target: Target, rules: RuleSet, config: Config, cache: Cache | Non
             Level.ERROR),))
 
 
+def _size(target: Target) -> int:
+    try:
+        return target.path.stat().st_size if not target.member else 0
+    except OSError:
+        return 0
+
+
+def _balanced_chunks(todo: list[int], targets: list[Target], jobs: int) -> list[list[int]]:
+    """Largest files first, in chunks of about equal bytes: the pool ends on small tasks, so no worker
+    sits idle while another finishes a big file (results are put back in order as they come)."""
+    sizes = {i: _size(targets[i]) + 1_000 for i in todo}  # + a per-file cost: reading, decoding, bookkeeping
+    budget = sum(sizes.values()) // (jobs * 16) + 1
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i in sorted(todo, key=lambda i: (-sizes[i], i)):
+        current.append(i)
+        total += sizes[i]
+        if total >= budget or len(current) >= 64:
+            chunks.append(current)
+            current, total = [], 0
+    return chunks + [current] if current else chunks
+
+
 def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: int, cache: Cache | None
                  ) -> Iterator[FileResult]:
     results: dict[int, FileResult] = {}
     todo = list(range(len(targets)))
     shown = 0
     while todo:
-        size = max(1, min(64, len(todo) // (jobs * 8)))
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        chunks = _balanced_chunks(todo, targets, jobs)
         started = multiprocessing.RawArray("b", len(targets))
         unfinished: list[list[int]] = []
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(started,)) as pool:
@@ -121,7 +144,9 @@ def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: in
                 while shown in results:
                     yield results[shown]
                     shown += 1
-        suspects = {max(i for i in chunk if started[i]) for chunk in unfinished if any(started[i] for i in chunk)}
+        # a chunk runs in its own order: the file it died on is the last one it started
+        suspects = {next(i for i in reversed(chunk) if started[i]) for chunk in unfinished
+                    if any(started[i] for i in chunk)}
         if unfinished and not suspects:  # the pool broke before any file started: trust nothing
             suspects = {i for chunk in unfinished for i in chunk}
         for i in sorted(suspects):
