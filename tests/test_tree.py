@@ -1,0 +1,89 @@
+"""The read-only walks and the validation-free parse agree with libcst's own visit and parse."""
+
+from __future__ import annotations
+
+import ast
+import collections
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+import datasec_rules
+import datasec_scan
+from datasec_scan.tree import LAYOUT, parse_python, walk, walk_batched
+
+SOURCES = sorted((Path(__file__).parent.parent / "fixtures").glob("*.py")) + [Path(ast.__file__), Path(collections.__file__)]
+
+
+class _Recorder(cst.CSTVisitor):
+    def __init__(self, prune: type | None = None) -> None:
+        self.events: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.prune = prune
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not isinstance(node, LAYOUT):
+            self.events["visit", type(node).__name__] += 1
+        return not (self.prune and isinstance(node, self.prune))
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if not isinstance(original_node, LAYOUT):
+            self.events["leave", type(original_node).__name__] += 1
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.left = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a pruned subtree: its calls are not seen
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(type(node.func).__name__)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.left += 1
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.name for p in SOURCES])
+def test_walk_sees_what_libcst_visit_sees(path: Path) -> None:
+    module = parse_python(path.read_text(encoding="utf-8"))
+    for prune in (None, cst.FunctionDef):
+        ours, theirs = _Recorder(prune), _Recorder(prune)
+        walk(module, ours)
+        module.visit(theirs)
+        assert ours.events == theirs.events
+    ours_calls, their_calls = _Calls(), _Calls()
+    walk(module, ours_calls)
+    module.visit(their_calls)
+    assert sorted(ours_calls.calls) == sorted(their_calls.calls)
+    assert ours_calls.left == their_calls.left == len(ours_calls.calls)
+
+
+def test_batched_walk_calls_every_visitor_and_ignores_pruning() -> None:
+    module = parse_python("def f():\n    g(1)\nh(2)\n")
+    first, second = _Calls(), _Calls()
+    walk_batched(module, [first, second])
+    assert first.calls == second.calls == ["Name", "Name"]  # one visitor cannot hide nodes from another
+
+
+def test_parse_without_validation_builds_the_same_tree_and_restores_validation() -> None:
+    text = Path(ast.__file__).read_text(encoding="utf-8")
+    assert parse_python(text).deep_equals(cst.parse_module(text))
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")  # validation is back on for anything built after the parse
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_python("def (:\n")
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("still not")
+
+
+def test_no_code_uses_libcsts_rebuilding_visit() -> None:
+    offenders = []
+    for package in (datasec_scan, datasec_rules):
+        for path in Path(package.__path__[0]).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "visit":
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, f"use datasec_scan.tree.walk instead of node.visit: {offenders}"
