@@ -77,3 +77,35 @@ def test_unknown_dynamic_name_resolves_to_nothing_builtin() -> None:
 ])
 def test_fold(expr: str, value: object) -> None:
     assert fold(cst.parse_expression(expr)) == value
+
+
+def test_names_rebinding_each_other_many_times_resolve_in_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `new = old.clone()` / `old = new` hundreds of times (a long migrations test module): each name's
+    # meaning is the union over its bindings, and naive expansion of that union is exponential.
+    lines = ["import os", "old = os.environ", "new = old"]
+    for i in range(150):
+        lines += [f"new = old.clone({i})", "old = new", f"mid{i % 7} = new.copy()", f"new = mid{i % 7}"]
+    lines.append("old.send(1)")
+    module = cst.parse_module("\n".join(lines) + "\n")
+    call = module.body[-1].body[0].value
+    calls = 0
+    original = NameResolver._name
+
+    def counted(self: NameResolver, name: str) -> set[str]:
+        nonlocal calls
+        calls += 1
+        assert calls < 100_000, "name expansion is not bounded"
+        return original(self, name)
+
+    monkeypatch.setattr(NameResolver, "_name", counted)
+    resolved = NameResolver(module).call_names(call)
+    assert resolved and calls < 100_000
+
+
+def test_names_rebound_from_each_other_keep_every_origin() -> None:
+    lines = ["import os", "old = os.environ", "new = old"]
+    for i in range(200):
+        lines += [f"new = old.clone({i})", "old = new"]
+    module = cst.parse_module("\n".join(lines + ["old.send(1)"]) + "\n")
+    call = module.body[-1].body[0].value
+    assert "os.environ.send" in NameResolver(module).call_names(call)  # as with a handful of rebindings

@@ -26,6 +26,9 @@ GLOBALS = "<globals>"  # what `globals()`, `locals()`, `vars()` and `__builtins_
 _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
 _NAMESPACES = frozenset({"builtins.globals", "builtins.locals", "builtins.vars"})
 _MAX_NAMES = 32  # per expression, so a pathological module cannot blow up resolution
+# Names a query may expand: names rebound from each other hundreds of times (`new = old.clone()`,
+# `old = new` in a long test module) would otherwise cost exponential time.
+_MAX_EXPANSIONS = 2_000
 
 
 def _ident(name: str) -> str:
@@ -161,6 +164,9 @@ class NameResolver:
         self._stars = tuple(collector.star_modules)
         self._cache: dict[int, frozenset[str]] = {}
         self._resolving: set[str] = set()
+        self._names: dict[str, frozenset[str]] = {}  # a name's meaning, when it does not depend on the query
+        self._cut: set[str] = set()  # names a cycle was cut at during the current expansion
+        self._budget = _MAX_EXPANSIONS
 
     def is_bound(self, name: str) -> bool:
         return _ident(name) in self._bound
@@ -175,6 +181,7 @@ class NameResolver:
     def qualified_names(self, expr: cst.BaseExpression) -> frozenset[str]:
         key = id(expr)
         if key not in self._cache:
+            self._budget = _MAX_EXPANSIONS
             self._cache[key] = frozenset(sorted(self._resolve(expr))[:_MAX_NAMES])
         return self._cache[key]
 
@@ -199,16 +206,27 @@ class NameResolver:
         if name == "__builtins__":
             return {"builtins"}
         if name in self._bound:
-            if name in self._resolving:
+            known = self._names.get(name)
+            if known is not None:
+                return set(known)
+            if name in self._resolving or self._budget <= 0:
+                self._cut.add(name)  # a cycle (or the budget): what this expansion sees depends on the query
                 return set()
+            self._budget -= 1
+            outer_cut, self._cut = self._cut, set()
             self._resolving.add(name)
             try:
                 found: set[str] = set()
                 for value in self._bound[name]:
                     found |= {value} if isinstance(value, str) else self._resolve(value)
-                return found or {f"<unknown>.{name}"}
+                found = found or {f"<unknown>.{name}"}
             finally:
                 self._resolving.discard(name)
+                self._cut.discard(name)  # a cycle back to this name itself does not depend on the query
+                inner_cut, self._cut = self._cut, outer_cut | self._cut
+            if not inner_cut:
+                self._names[name] = frozenset(found)
+            return found
         if name in BUILTIN_NAMES:
             return {f"builtins.{name}"}
         return {f"{m}.{name}" for m in self._stars}
