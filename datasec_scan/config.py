@@ -23,6 +23,7 @@ class Limits:
     max_file_bytes: int = 5_000_000
     max_line_chars: int = 1_000_000
     max_nested_depth: int = 3
+    max_file_seconds: int = 60  # wall time for one file's scan; 0: no limit (see docs/limits.md)
     max_decoded_bytes: int = 1_000_000
     max_decode_layers: int = 8
     max_parse_depth: int = 800  # bracket nesting above which libcst is not asked to parse

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import io
 import re
+import signal
+import threading
 import tokenize
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -266,10 +269,39 @@ def to_findings(path: str, text: str, reports: list[Report], module: cst.Module 
     return sorted(found.values(), key=Finding.sort_key)
 
 
-def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
-    """The per-file scan: a pure function of (path, bytes, rules, config); never raises (a failure is a notification)."""
+class _OutOfTime(BaseException):
+    """Raised by the alarm in the middle of a file's scan (a BaseException, so no rule's handler swallows it)."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _OutOfTime
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Interrupt the scan after `seconds` of wall time, where the platform has interval timers (main thread only)."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return _scan_file(path, data, rules, config)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
+    """The per-file scan: a pure function of (path, bytes, rules, config); never raises (a failure is a notification).
+    The one impurity is the time limit: a file over `limits.max-file-seconds` gets a `timeout` notification."""
+    try:
+        with _time_limit(config.limits.max_file_seconds):
+            return _scan_file(path, data, rules, config)
+    except _OutOfTime:
+        return FileResult(path, notifications=(Notification(
+            path, "timeout", f"scan stopped after limits.max-file-seconds ({config.limits.max_file_seconds} s); "
+            "file not scanned", Level.WARNING),))
     except (Exception, RecursionError, MemoryError) as exc:  # last resort: one hostile file must not end the scan
         return FileResult(path, notifications=(Notification(
             path, "internal-error", f"scan failed: {type(exc).__name__}: {str(exc)[:200]}; file not scanned",

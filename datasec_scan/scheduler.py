@@ -32,7 +32,8 @@ def scan_target(target: Target, rules: RuleSet, config: Config, cache: Cache | N
     result = cache.get(key)
     if result is None:
         result = scan_file(target.display, data, rules, config)
-        cache.put(key, result)
+        if not any(n.kind == "timeout" for n in result.notifications):  # machine-dependent: not for reuse
+            cache.put(key, result)
     return result
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import signal
+import time
+
 import libcst as cst
 
 from datasec_scan.config import Config
@@ -116,3 +120,28 @@ def test_scan_is_deterministic() -> None:
     data = b"danger()\ndanger()\n"
     rules = RuleSet((Calls,), ())
     assert scan_file("a.py", data, rules, Config()) == scan_file("a.py", data, rules, Config())
+
+
+class Slow(Rule):
+    __doc__ = DOC
+    code = "DS992"
+    name = "slow"
+    category = Category.REMOTE_ACCESS
+    INVALID = ("danger()\n",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        try:
+            time.sleep(30)  # stands for a rule stuck on a hostile file
+        except Exception:  # a rule's own handler must not swallow the time limit
+            pass
+
+
+def test_a_file_over_the_time_limit_is_reported_and_the_next_file_is_scanned() -> None:
+    limited = Config(limits=dataclasses.replace(Config().limits, max_file_seconds=1))
+    rules = RuleSet((Slow, Calls), ())
+    stuck = scan_file("stuck.py", b"danger()\n", rules, limited)
+    assert [n.kind for n in stuck.notifications] == ["timeout"] and not stuck.findings
+    assert "max-file-seconds" in stuck.notifications[0].message
+    after = scan_file("next.py", b"x = 1\n", rules, limited)
+    assert not after.notifications  # the alarm is off again
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
