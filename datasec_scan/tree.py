@@ -110,23 +110,33 @@ def _skip_for(visit: _Methods, leave: _Methods) -> tuple[type, ...]:
 
 
 def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
-    """One pass calling every visitor's `visit_<Node>`/`leave_<Node>`, as libcst's `visit_batched` does
-    (return values are ignored: one visitor cannot prune the others' children)."""
-    visit, leave = _tables(visitors)
+    """One pass calling every visitor's `visit_<Node>`/`leave_<Node>`, as libcst's `visit_batched` does.
+    Return values are ignored (one visitor cannot prune the others' children), except at the root: a
+    visitor whose `visit_<Root>` returns False sits the rest of the tree out, as in a visit of its own."""
+    root = type(tree).__name__
+    active, idle = [], []
+    for visitor in visitors:
+        method = getattr(visitor, f"visit_{root}") if f"visit_{root}" in visitor_method_names(type(visitor)) else None
+        (idle if method is not None and method(tree) is False else active).append(visitor)
+    visit, leave = _tables(active)
     walker = _walker(_skip_for(visit, leave))
 
     def walk(node: cst.CSTNode, depth: int) -> None:
         if depth > MAX_TREE_DEPTH:
             raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
         name = type(node).__name__
-        for method in visit.get(name, ()):
-            method(node)
+        if depth:  # the root's visit methods ran above
+            for method in visit.get(name, ()):
+                method(node)
         for child in walker.children(node):
             walk(child, depth + 1)
         for method in leave.get(name, ()):
             method(node)
 
     walk(tree, 0)
+    for visitor in idle:
+        if f"leave_{root}" in visitor_method_names(type(visitor)):
+            getattr(visitor, f"leave_{root}")(tree)
 
 
 def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:

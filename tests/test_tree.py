@@ -87,3 +87,22 @@ def test_no_code_uses_libcsts_rebuilding_visit() -> None:
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "visit":
                     offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, f"use datasec_scan.tree.walk instead of node.visit: {offenders}"
+
+
+def test_a_visitor_declining_the_root_sits_the_tree_out() -> None:
+    class Declines(_Calls):
+        def __init__(self) -> None:
+            super().__init__()
+            self.left_module = False
+
+        def visit_Module(self, node: cst.Module) -> bool:
+            return False
+
+        def leave_Module(self, original_node: cst.Module) -> None:
+            self.left_module = True
+
+    module = parse_python("g(1)\nh(2)\n")
+    declines, stays = Declines(), _Calls()
+    walk_batched(module, [declines, stays])
+    assert declines.calls == [] and declines.left_module
+    assert stays.calls == ["Name", "Name"]
