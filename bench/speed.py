@@ -132,6 +132,17 @@ def bench_corpus(name: str, root: Path, repeat: int, work: Path) -> list[tuple]:
     warm = median_run(base, work, repeat, env)
     rows.append((name, "datasec-scan warm", warm))
     one = sorted(python_files(root), key=lambda p: abs(p.stat().st_size - 8000))[0]
+    original = one.read_bytes()
+    edits = iter(range(1_000_000))
+
+    def edit_one() -> None:  # a new edit each run, so the file is always a cache miss
+        one.write_bytes(original + f"\n# bench edit {next(edits)}\n".encode())
+
+    try:
+        changed = median_run(base, work, repeat, env, prepare=edit_one)
+    finally:
+        one.write_bytes(original)
+    rows.append((name, "datasec-scan warm, one file changed", changed))
     one_file = median_run([scan, "scan", str(one), "--no-cache"], work, repeat, env)
     rows.append((name, "datasec-scan one file (pre-commit)", one_file))
     single = median_run([scan, "scan", str(root), "--format", "json", "--no-cache", "-j", "1"], work, 1, env)
