@@ -47,11 +47,16 @@ def _node_classes(annotation: Any) -> Iterator[type]:
         yield from _node_classes(argument)
 
 
+@functools.cache
+def _field_classes(node_type: type) -> tuple[tuple[str, tuple[type, ...]], ...]:
+    """Each field of a node type with the node classes its annotation allows (none for text fields)."""
+    hints = typing.get_type_hints(node_type)
+    return tuple((f.name, tuple(_node_classes(hints.get(f.name)))) for f in dataclasses.fields(node_type))
+
+
 def _child_fields(node_type: type, skip: tuple[type, ...]) -> tuple[str, ...]:
     """The fields of a node type that can hold a node worth visiting: not text, not only layout."""
-    hints = typing.get_type_hints(node_type)
-    return tuple(f.name for f in dataclasses.fields(node_type)
-                 if any(not issubclass(c, skip) for c in _node_classes(hints.get(f.name))))
+    return tuple(name for name, classes in _field_classes(node_type) if any(not issubclass(c, skip) for c in classes))
 
 
 class _Walker:
