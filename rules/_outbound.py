@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import functools
 import ipaddress
@@ -66,13 +68,18 @@ _ENV_ONE = _regex(_SRC["environment"]["one"])
 _SECRET_NAMES = _regex(_SRC["environment"]["secret_names"])
 _NOT_SECRET = _regex(_SRC["environment"]["not_secret"])
 _HOME_VARS = frozenset(_SRC["environment"]["home_variables"])
-_FILE_LABELS = [(label, _regex(patterns, ignore_case=True)) for label, patterns in _SRC["files"].items()]
+_FILE_LABELS = sorted(((label, _regex(patterns, ignore_case=True)) for label, patterns in _SRC["files"].items()),
+                      key=lambda item: item[0] not in ("token-store", "wallet"))  # the specific stores first
 _HOST_ID = _regex(_SRC["host"]["identifying"])
 _HOST_COARSE = _regex(_SRC["host"]["coarse"])
 _PUBLIC_IP_HOSTS = frozenset(_SRC["host"]["public_ip_hosts"])
+_METADATA_HOSTS = frozenset(_SRC.get("cloud_metadata", {}).get("hosts", ()))
+_METADATA_CREDENTIALS = _regex(_SRC.get("cloud_metadata", {}).get("credential_paths", ()))
 _SURVEILLANCE = [(label, _regex(patterns)) for label, patterns in _SRC["surveillance"].items()
                  if label != "keystroke_listeners"]
 _LISTENERS = _regex(_SRC["surveillance"]["keystroke_listeners"])
+_API_SOURCES = [(label, _regex(patterns)) for label, patterns in _SRC.get("calls", {}).items()]
+_COMMAND_LABELS = {program: label for label, programs in _SRC.get("commands", {}).items() for program in programs}
 
 _HOSTS = _catalog.load("hosts")
 RISK_TEXT = {"raw-ip": "a raw IP address", "webhook": "a chat webhook / bot API", "paste": "a paste or file-drop site",
@@ -111,6 +118,20 @@ _SINKS = tuple(
         dns=bool(s.get("dns", False)), programs=frozenset(s.get("programs", ())),
     ) for s in _catalog.load("sinks")["sink"]
 )
+_DECODERS = {"base64.b64decode": base64.b64decode, "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+             "base64.b32decode": base64.b32decode, "base64.b16decode": base64.b16decode,
+             "binascii.unhexlify": binascii.unhexlify, "binascii.a2b_base64": binascii.a2b_base64,
+             "bytes.fromhex": lambda v: bytes.fromhex(v if isinstance(v, str) else v.decode())}
+# Options through which a network tool is given the credential it logs in with (not data it sends), by program.
+_SSH_FLAGS = frozenset({"-i", "-F", "-o", "--identity"})
+_IDENTITY_FLAGS = {"ssh": _SSH_FLAGS, "scp": _SSH_FLAGS, "sftp": _SSH_FLAGS, "rsync": frozenset({"-e", "--rsh"}),
+                   "curl": frozenset({"--netrc-file", "--key", "--cert", "-E"}), "wget": frozenset({"--certificate",
+                                                                                                   "--private-key"})}
+_IDENTITY_OPTIONS = ("IdentityFile=", "-oIdentityFile=", "--key=", "--cert=", "--netrc-file=", "--rsh=",
+                     "--private-key=", "--certificate=")
+_EVERY_VARIABLE = "\x00every variable"  # an environment lookup whose key runs over the whole environment
+_DNS_PROGRAMS = frozenset({"nslookup", "dig", "host", "ping", "drill", "resolvectl", "Resolve-DnsName"})
+_PROCESS_NAMES = _regex(n for s in _catalog.load("sinks")["sink"] if s["kind"] == "process" for n in s.get("names", ()))
 _SINK_METHODS = frozenset(m for s in _SINKS for m in s.methods)
 _SINK_LAST = frozenset(n.rsplit(".", 1)[-1] for s in _catalog.load("sinks")["sink"] for n in s.get("names", ())
                        if "()." in n) - {"write", "open", "put", "execute", "query", "notify", "publish", "stream",
@@ -125,10 +146,11 @@ NETWORK_TRIGGERS = ("requests", "http", "urllib", "socket", "smtplib", "ftplib",
 
 # --- labels ----------------------------------------------------------------------------------------
 
-CRITICAL_LABELS = ("credential-file", "browser-store", "token-store", "wallet")
+CRITICAL_LABELS = ("credential-file", "browser-store", "token-store", "wallet", "cloud-credentials")
 HIGH_LABELS = ("environment", "system-accounts", "clipboard", "keystrokes", "screenshot", "camera", "microphone")
 _LABEL_TEXT = {
-    "credential-file": "a credential file", "browser-store": "a browser password/cookie store",
+    "credential-file": "a credential file", "cloud-credentials": "cloud credentials from the instance metadata service",
+    "browser-store": "a browser password/cookie store",
     "token-store": "an app token store", "wallet": "a crypto wallet", "environment": "the whole environment",
     "system-accounts": "the system account database", "clipboard": "the clipboard", "keystrokes": "keystrokes",
     "screenshot": "a screenshot", "camera": "the camera", "microphone": "the microphone",
@@ -150,6 +172,8 @@ def label_severity(label: str) -> Severity:
 
 def label_text(label: str) -> str:
     kind, _, detail = label.partition(":")
+    if detail == "api":
+        return _LABEL_TEXT.get(kind, kind)
     if kind == "env-secret":
         return f"secret environment variable {detail}"
     if kind == "env":
@@ -213,6 +237,11 @@ def host_risk(host: str | None, path: str | None = None) -> str | None:
                 continue
             return category
     return None
+
+
+def metadata_host(host: str | None) -> bool:
+    """Whether a host is a cloud instance metadata service (which its own credentials may be sent back to)."""
+    return host is not None and host.lower() in _METADATA_HOSTS
 
 
 def known_provider(var: str) -> bool:
@@ -291,7 +320,7 @@ class Analyzer:
         if isinstance(expr, cst.Subscript):
             if self._is_env(expr.value):
                 key = expr.slice[0].slice if len(expr.slice) == 1 else None
-                name = fold_str(key.value, self.names) if isinstance(key, cst.Index) else None
+                name = self._env_name(key.value) if isinstance(key, cst.Index) else None
                 return (self._env_label(name),)
             return ()
         if isinstance(expr, cst.Attribute):
@@ -311,7 +340,29 @@ class Analyzer:
     def _is_env(self, expr: cst.BaseExpression) -> bool:
         return _matches(_ENV_WHOLE, self.names.qualified_names(expr)) is not None
 
+    def _env_name(self, key: cst.BaseExpression) -> str | None:
+        """The variable an environment lookup names; for a loop variable over literal names (`for k in KEYS`),
+        the first secret-named one among them."""
+        name = fold_str(key, self.names)
+        if name is not None or not isinstance(key, cst.Name):
+            return name
+        found: list[str] = []
+        for iterable in self.flow.iterables_of(key)[:4]:
+            if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) and \
+                    iterable.func.attr.value == "keys":
+                iterable = iterable.func.value
+            if self._is_env(iterable):
+                return _EVERY_VARIABLE  # `{k: os.environ[k] for k in os.environ}`: all of them
+            if isinstance(iterable, cst.Name):
+                values = self.flow.values_of(iterable)
+                iterable = values[0] if len(values) == 1 else iterable
+            if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+                found += [n for n in (fold_str(e.value, self.names) for e in iterable.elements[:64]) if n]
+        return next((n for n in found if is_secret_var(n)), found[0] if found else None)
+
     def _env_label(self, name: str | None) -> str:
+        if name is _EVERY_VARIABLE:
+            return "environment"
         if not name:
             return "env:?"
         return f"env-secret:{name}" if is_secret_var(name) else f"env:{name}"
@@ -324,7 +375,7 @@ class Analyzer:
             args = [a.value for a in call.args if a.keyword is None and not a.star]
             key = args[0] if args else next((a.value for a in call.args if a.keyword and a.keyword.value in (
                 "key", "varname")), None)
-            return (self._env_label(fold_str(key, self.names) if key is not None else None),)
+            return (self._env_label(self._env_name(key) if key is not None else None),)
         if _matches(_HOST_ID, names):
             return ("host-info",)
         if _matches(_HOST_COARSE, names):
@@ -332,9 +383,14 @@ class Analyzer:
         for label, regex in _SURVEILLANCE:
             if _matches(regex, names):
                 return (label,)
+        for label, regex in _API_SOURCES:
+            if _matches(regex, names):
+                return (f"{label}:api",)
         labels = self._path_labels(call)
         if labels:
             return labels
+        if _matches(_PROCESS_NAMES, names):
+            return self._command_labels(call)
         sink = self.sink(call)
         if sink is not None and sink.kind == "http" and sink.destination_expr is not None:
             url = sink.destination_expr
@@ -342,6 +398,45 @@ class Analyzer:
             dest = _split_url(text, fold_str(url, self.names) is not None) if text else None
             if dest is not None and dest.host in _PUBLIC_IP_HOSTS:
                 return ("host-info",)
+            if dest is not None and dest.host in _METADATA_HOSTS and _matches(_METADATA_CREDENTIALS, (dest.path or "",)):
+                return ("cloud-credentials",)
+        return ()
+
+    def _command_labels(self, call: cst.Call) -> tuple[str, ...]:
+        """Labels of a child process's output: a fingerprinting or secret-dumping program, or a sensitive path."""
+        first = next((a.value for a in call.args if a.keyword is None and not a.star), None) or next(
+            (a.value for a in call.args if a.keyword and a.keyword.value in ("args", "cmd", "command")), None)
+        if isinstance(first, cst.Name):
+            values = self.flow.values_of(first)
+            first = values[0] if len(values) == 1 else first
+        words: list[str] = []
+        if isinstance(first, (cst.List, cst.Tuple)):
+            for e in first.elements[:16]:
+                labels = self._path_labels(e.value)
+                if labels:
+                    return labels
+                text = fold_str(e.value, self.names)
+                if text is not None:
+                    words.append(text)
+        elif first is not None:
+            text = fold_str(first, self.names) or self._constant_prefix(first)
+            words = text.split()[:16] if text else []
+        if not words:
+            return ()
+        program = words[0].replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+        label = _COMMAND_LABELS.get(program)
+        if label == "environment" and any(not w.startswith("-") for w in words[1:]):
+            label = None  # `env LC_ALL=C git status` launches a program; `printenv HOME` prints one variable
+        elif label == "credential-file" and program == "security" and not any(
+                w.startswith(("find-", "dump-keychain")) for w in words[1:]):
+            label = None  # only the keychain queries
+        if label is not None:
+            return (label,)
+        for word in words[1:]:
+            if "/" in word or "\\" in word or "~" in word:
+                labels = self._word_path_labels(word.strip("'\""))
+                if labels:
+                    return labels
         return ()
 
     def _is_listener_param(self, name: cst.Name) -> bool:
@@ -428,8 +523,12 @@ class Analyzer:
         if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, (cst.Divide, cst.Add)):
             return ()
         path = self.fold_path(expr)
-        if not path or len(path) > 300 or "\n" in path:
+        return self._word_path_labels(path) if path else ()
+
+    def _word_path_labels(self, path: str) -> tuple[str, ...]:
+        if len(path) > 300 or "\n" in path:
             return ()
+        path = re.sub(r"^\$(HOME|\{HOME\})|^%(USERPROFILE|APPDATA|LOCALAPPDATA)%", "~", path, flags=re.IGNORECASE)
         norm = re.sub(r"/+", "/", path.replace("\\", "/")).lower()
         if norm.startswith("~") and not norm.startswith("~/"):
             norm = "~/" + norm[1:]
@@ -476,11 +575,26 @@ class Analyzer:
         return None
 
     def _network_command(self, call: cst.Call, spec: SinkSpec) -> bool:
+        return self.command_program(call) in spec.programs
+
+    def command_name_args(self, call: cst.Call) -> list[cst.BaseExpression]:
+        """For a `nslookup`/`dig`/`host`/`ping` child process: the expressions that may be the name it looks up
+        (the non-constant list items, or the whole command string)."""
+        if self.command_program(call) not in _DNS_PROGRAMS:
+            return []
+        first = next((a.value for a in call.args if a.keyword is None and not a.star), None) or next(
+            (a.value for a in call.args if a.keyword and a.keyword.value in ("args", "cmd", "command")), None)
+        if isinstance(first, (cst.List, cst.Tuple)):
+            return [e.value for e in first.elements[1:] if fold_str(e.value, self.names) is None]
+        return [first] if first is not None else []
+
+    def command_program(self, call: cst.Call) -> str | None:
+        """The program a subprocess call runs (its base name, without `.exe`), when it is a constant."""
         args = [a.value for a in call.args if a.keyword is None and not a.star]
         first = args[0] if args else next((a.value for a in call.args if a.keyword and a.keyword.value in (
             "args", "cmd", "command")), None)
         if first is None:
-            return False
+            return None
         if isinstance(first, cst.Name):
             values = self.flow.values_of(first)
             first = values[0] if len(values) == 1 else first
@@ -495,8 +609,8 @@ class Analyzer:
                 text = fold_str(first.left, self.names)
             program = text.split()[0] if text and text.split() else None
         if not program:
-            return False
-        return program.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".exe") in spec.programs
+            return None
+        return program.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".exe")
 
     def destinations(self, sink: Sink) -> tuple[Destination, ...]:
         spec = sink.spec
@@ -550,7 +664,31 @@ class Analyzer:
             args = [a.value for a in expr.args if a.keyword is None and not a.star]
             if any(n.endswith(("urljoin", "urlunparse", "Request")) for n in names) and args:
                 return self.resolve_destination(args[0], host_only, depth + 1)
+            decoded = self._decoded_literal(expr)
+            if decoded is not None:
+                dest = _split_url(decoded, True) or (_host_only(decoded) if host_only else None)
+                if dest is not None:
+                    return (dest,)
         return (self._dynamic(expr),)
+
+    def _decoded_literal(self, expr: cst.Call) -> str | None:
+        """`base64.b64decode("aHR0cDovL...").decode()` and the like, decoded: a destination hidden in a literal."""
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "decode" and isinstance(
+                expr.func.value, cst.Call):
+            expr = expr.func.value
+        names = self.flow.call_names(expr)
+        decoder = next((n for n in names if n in _DECODERS), None)
+        if decoder is None or not expr.args:
+            return None
+        value = fold(expr.args[0].value, self.names)
+        if not isinstance(value, (str, bytes)) or len(value) > 2000:
+            return None
+        try:
+            raw = _DECODERS[decoder](value)
+        except (ValueError, TypeError):
+            return None
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        return text if text.isprintable() else None
 
     def _dynamic(self, expr: cst.BaseExpression) -> Destination:
         taints = self.flow.taints(expr, self.classify)
@@ -653,11 +791,44 @@ class Analyzer:
         """(role, taint) for every sensitive label reaching a data-carrying argument of the sink."""
         found: list[tuple[str, Taint]] = []
         for role, expr in sink.data_args():
+            if sink.spec.destination == "command" and isinstance(expr, (cst.List, cst.Tuple)):
+                # `ssh -i ~/.ssh/key host`: the identity file is how the client logs in, not what it sends
+                items = [e.value for e in expr.elements]
+                flags = [fold_str(e, self.names) for e in items]
+                identity = _IDENTITY_FLAGS.get(self.command_program(sink.call) or "", frozenset())
+                for i, item in enumerate(items):
+                    if not (i and flags[i - 1] in identity or (flags[i] or "").startswith(_IDENTITY_OPTIONS)):
+                        found += [(role, t) for t in self.flow.taints(item, self.classify)]
+                continue
             for taint in self.flow.taints(expr, self.classify):
                 if role == "url" and taint.label.startswith("env:"):
                     continue  # a configured endpoint, not data
                 found.append((role, taint))
+        func = sink.call.func
+        if sink.kind == "http" and "()." in sink.matched and isinstance(func, cst.Attribute) and isinstance(
+                func.value, (cst.Name, cst.Attribute)) and not sink.spec.connects:
+            # what was stored into the session first (`s.headers.update({...})`, `s.auth = ...`) goes with every call
+            found += [("credentials", t) for t in self.flow.taints(func.value, self.classify)]
+        if sink.spec.destination == "command":
+            found += self._command_path_taints(sink.call)
         return found
+
+    def _command_path_taints(self, call: cst.Call) -> list[tuple[str, Taint]]:
+        """A sensitive path written into a network command line (`curl -F f=@$HOME/.aws/credentials URL`)."""
+        for arg in call.args[:1]:
+            text = fold_str(arg.value, self.names) or self._constant_prefix(arg.value)
+            words = (text or "").split()[:32]
+            identity = _IDENTITY_FLAGS.get(self.command_program(call) or "", frozenset())
+            if text and re.search(r"(^|[\s'\"])ssh\s", text):  # `rsync -e 'ssh -i KEY'`
+                identity = identity | _SSH_FLAGS
+            for i, word in enumerate(words):
+                if i and words[i - 1] in identity or word.startswith(_IDENTITY_OPTIONS):
+                    continue
+                word = word.strip("'\"").rsplit("@", 1)[-1].rsplit("=", 1)[-1]
+                if "/" in word or "\\" in word:
+                    for label in self._word_path_labels(word):
+                        return [("command line", Taint(label, ((arg.value, f"source ({label}): `{word}`"),)))]
+        return []
 
 
 @dataclass(frozen=True)

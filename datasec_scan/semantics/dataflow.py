@@ -15,8 +15,11 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
   `.append/.extend/.update/.insert/.add/.setdefault/.write`), f-strings, `%`, `.format`, `+`,
   attribute and subscript reads (`resp.text`, `d["k"]`), method calls on a tainted receiver
   (`x.decode()`, `f.read()`, `resp.json()`), and a catalog of transforming calls (`json.dumps`,
-  `base64.*`, `zlib.*`, `urlencode`, `str`, `bytes`, `dict`, `open(path)`...). Calls of unknown
-  functions do NOT carry their arguments' taint (so `Client(token).get()` is not "the token").
+  `base64.*`, `zlib.*`, `urlencode`, `str`, `bytes`, `dict`, `open(path)`, folder listings
+  `os.walk`/`glob.glob`, `shutil.make_archive`...). What is stored into an archive or stream writer
+  (`zipfile.ZipFile(p, "w")`, `tarfile.open(fileobj=buf)`) is stored into the file or buffer it
+  wraps (not for plain `open()`). Calls of unknown functions do NOT carry their arguments' taint
+  (so `Client(token).get()` is not "the token").
 - Sanitizers stop propagation: `len`, `bool`, `int`, `float`, `hash`, `isinstance`, `type`, `id`,
   comparisons, `not`, predicates like `.startswith()`, and one-way digests (`hashlib.*`, `hmac.*`,
   `crc32`): a digest cannot be turned back into the secret, so it is not the secret.
@@ -53,6 +56,7 @@ Step = tuple[cst.CSTNode, str]
 Path = tuple[Step, ...]
 Labels = dict[str, Path]  # label (or internal parameter marker) -> one shortest path
 _MARK = "\x00p:"  # internal labels: a parameter of a function, resolved through call sites
+_FILE = "\x00f:"  # a module-level pseudo-variable: the content written into the file a literal names
 _Passed = tuple[str, "str | None", cst.BaseExpression]  # how an argument is passed: star ("", "*", "**"), keyword, value
 
 
@@ -89,25 +93,37 @@ _TRANSFORM_NAMES = frozenset({
     "builtins.reversed", "builtins.zip", "builtins.enumerate", "builtins.map", "builtins.filter", "builtins.iter",
     "builtins.next", "builtins.min", "builtins.max", "builtins.getattr", "builtins.memoryview", "builtins.open",
     "io.open", "codecs.open", "os.fspath", "os.fsencode", "os.fsdecode",
+    # a folder's listing carries the folder's labels (the files joined onto it are read next); copies and archives
+    # of a path carry the path's
+    "os.listdir", "os.scandir", "os.walk", "os.fwalk", "glob.glob", "glob.iglob", "sqlite3.connect",
+    "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move", "shutil.make_archive",
 })
 _TRANSFORM_PREFIXES = (
     "base64.", "binascii.", "zlib.", "gzip.", "bz2.", "lzma.", "json.", "pickle.", "marshal.", "codecs.",
     "urllib.parse.", "copy.", "itertools.", "functools.", "textwrap.", "string.", "struct.", "io.BytesIO",
     "io.StringIO", "pathlib.", "os.path.", "shlex.", "html.escape", "quopri.", "uu.", "yaml.", "toml.", "tomli_w.",
     "simplejson.", "ujson.", "orjson.", "msgpack.", "operator.", "collections.", "cryptography.",
+    "email.mime.", "email.message.", "Crypto.Cipher.", "Cryptodome.Cipher.", "win32crypt.", "nacl.secret.",
 )
 _TRANSFORM_METHODS = frozenset({
     "format", "format_map", "join", "dumps", "dump", "encode", "decode", "b64encode", "b32encode", "b16encode",
     "b85encode", "a85encode", "urlsafe_b64encode", "encodebytes", "hexlify", "compress", "encrypt", "urlencode",
     "quote", "quote_plus", "pack", "packb", "hex", "to_json", "serialize", "fernet_encrypt", "xor", "translate",
-    "findall", "finditer", "search", "match", "fullmatch", "sub", "split", "readlines",
+    "findall", "finditer", "search", "match", "fullmatch", "sub", "split", "readlines", "decrypt",
 })
 # Calls that never carry their arguments' taint into their result (new data comes back).
 _OPAQUE_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib.request.", "urllib3.", "http.client.", "socket.",
                     "subprocess.", "smtplib.", "ftplib.", "paramiko.", "boto3.", "logging.")
 # Method calls that put their arguments into the receiver.
 _STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setdefault", "write", "writelines",
-                            "put", "put_nowait", "appendleft", "extendleft", "push", "__setitem__"})
+                            "put", "put_nowait", "appendleft", "extendleft", "push", "__setitem__", "writestr",
+                            "writerow", "writerows", "addfile", "attach", "set_content", "add_attachment",
+                            "set_payload"})
+# Archive and stream writers over a file or buffer (their first argument or `fileobj=`/`file=`), as `module.Name`:
+# what is stored into the writer is stored into that file or buffer (`with zipfile.ZipFile(path, "w") as z:
+# z.write(f)` ... `open(path)`; `tarfile.open(fileobj=buf)` ... `buf.getvalue()`). Plain `open()` is not one.
+_WRAPPERS = frozenset({"open", "ZipFile", "TarFile", "GzipFile", "BZ2File", "LZMAFile", "TextIOWrapper",
+                       "BufferedWriter", "writer", "DictWriter"})
 # Calls that call another function: (qualified name, index of the target, index where its args start or
 # -1 when they are given by `args=`/`kwargs=` keywords).
 _INDIRECT_CALLS = {
@@ -181,6 +197,10 @@ class _Collector(cst.CSTVisitor):
         self.inexact: set[tuple] = set()
         self.class_fields: list[tuple[tuple, cst.BaseExpression, cst.CSTNode, str]] = []
         self._saved_classes: list[list[cst.ClassDef]] = []
+        self.iterated: dict[tuple[int, str], list[cst.BaseExpression]] = {}  # loop variable -> what it iterates
+        self.writers: dict[tuple[int, str], str] = {}  # (scope, writer variable) -> the file/buffer it wraps
+        self.files = False  # whether a writer wraps a file named by a literal (then such literals are looked up)
+        self.imported: set[str] = set()  # names bound by imports: `requests.put(url, data=x)` is no store
 
     @property
     def scope(self) -> _Scope:
@@ -243,6 +263,8 @@ class _Collector(cst.CSTVisitor):
         exact = exact and how == "assigned to"
         if isinstance(target, cst.Name):
             s.locals.add(target.value)
+            if isinstance(value, cst.Call):
+                self._writer(target.value, value)
             s.bindings.append((target.value, value, target, f"{how} `{target.value}`"))
             self._value((s.index, target.value), value, exact)
             if self.classes:  # a class attribute is also what `self.<name>` reads in its methods
@@ -272,6 +294,23 @@ class _Collector(cst.CSTVisitor):
                     self._value(("field", id(cls) if cls is not None else 0, root[6:]), value,
                                 exact and how == "assigned to")
                 s.bindings.append((root, value, target, f"{store} `{shown}`"))
+
+    def _writer(self, name: str, call: cst.Call) -> None:
+        func = call.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+            func, cst.Name) and func.value != "open" else None
+        if last not in _WRAPPERS or dotted(func) in ("io.open", "codecs.open", "os.open", "os.fdopen"):
+            return  # a plain file is not followed: its path names the file, it does not carry what was written
+        inner = next((a.value for a in call.args if a.keyword is not None and a.keyword.value in ("fileobj", "file")),
+                     None)
+        if inner is None and call.args and call.args[0].keyword is None and not call.args[0].star:
+            inner = call.args[0].value
+        root = self.root(inner) if isinstance(inner, (cst.Name, cst.Attribute, cst.Subscript)) else None
+        if isinstance(inner, cst.SimpleString) and isinstance(inner.evaluated_value, str):
+            root = _FILE + inner.evaluated_value  # `ZipFile("out.zip", "w")` ... `open("out.zip")`: the file itself
+            self.files = True
+        if root is not None and root != name:
+            self.writers[(self.scope.index, name)] = root
 
     def _value(self, key: tuple, value: cst.BaseExpression, exact: bool) -> None:
         if exact:
@@ -318,10 +357,15 @@ class _Collector(cst.CSTVisitor):
         self.bind(node.target, node.value, node, "assigned to")
 
     def visit_For(self, node: cst.For) -> None:
-        self.bind(node.target, node.iter, node, "iterated into")
+        self._iterate(node.target, node.iter, node)
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.bind(node.target, node.iter, node, "iterated into")
+        self._iterate(node.target, node.iter, node)
+
+    def _iterate(self, target: cst.BaseAssignTargetExpression, iterable: cst.BaseExpression, at: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            self.iterated.setdefault((self.scope.index, target.value), []).append(iterable)
+        self.bind(target, iterable, at, "iterated into")
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
@@ -339,6 +383,7 @@ class _Collector(cst.CSTVisitor):
         for a in node.names:
             name = a.asname.name.value if a.asname and isinstance(a.asname.name, cst.Name) else (dotted(a.name) or "").split(".")[0]
             self.scope.locals.add(name)
+            self.imported.add(name)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if not isinstance(node.names, cst.ImportStar):
@@ -351,10 +396,15 @@ class _Collector(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
             root = self.root(func.value)
-            if root is not None:
-                for arg in node.args:
-                    shown = f"self.{root[6:]}" if root.startswith("field:") else root
-                    self.scope.bindings.append((root, arg.value, node, f"stored into `{shown}` by .{func.attr.value}()"))
+            if root is not None and not (root in self.imported and isinstance(func.value, cst.Name)):
+                roots = [root]
+                wrapped = self.writers.get((self.scope.index, root))
+                if wrapped is not None:
+                    roots.append(wrapped)
+                for r in roots:
+                    shown = f"self.{r[6:]}" if r.startswith("field:") else r.replace(_FILE, "file ")
+                    for arg in node.args:
+                        self.scope.bindings.append((r, arg.value, node, f"stored into `{shown}` by .{func.attr.value}()"))
 
 
 def _body(cls: cst.ClassDef) -> Iterator[cst.CSTNode]:
@@ -470,6 +520,10 @@ class _Solver:
         if isinstance(expr, cst.Call):
             return self._call(expr, s, d)
         if isinstance(expr, (cst.Comparison, cst.Lambda)):
+            return {}
+        if isinstance(expr, cst.SimpleString):
+            if self.c.files and isinstance(expr.evaluated_value, str):
+                return dict(self.env.get((0, _FILE + expr.evaluated_value), {}))
             return {}
         if isinstance(expr, cst.UnaryOperation):
             return {} if isinstance(expr.operator, cst.Not) else self.eval(expr.expression, s, d)
@@ -709,6 +763,17 @@ class FlowAnalysis:
                     found.append(arg)
             return tuple(found) + tuple(c.values.get(key, ()))
         return tuple(c.values.get(key, ()))
+
+    def iterables_of(self, expr: cst.BaseExpression) -> tuple[cst.BaseExpression, ...]:
+        """What a loop variable (`for k in KEYS`, `{k: ... for k in KEYS}`) iterates over, in its scope."""
+        if not isinstance(expr, cst.Name):
+            return ()
+        c = self._collected
+        scope = c.scope_of.get(id(expr), c.scopes[0])
+        cur: _Scope | None = scope
+        while cur is not None and expr.value not in cur.locals:
+            cur = cur.parent
+        return tuple(c.iterated.get(((cur or c.scopes[0]).index, expr.value), ()))
 
     def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         """The function (or method) a node is in; None at module level."""
