@@ -63,6 +63,10 @@ _HINTS = {
 _TRANSFORMS = frozenset({"builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.memoryview",
                          "json.loads", "builtins.reversed", "builtins.list"}) | frozenset(DECODERS)
 _EMPTY = cst.Module(body=())
+_PLAIN_LAYERS = frozenset({"concat", "escapes"})  # string building that hides nothing
+_TORNADO_INPUT = frozenset({"get_argument", "get_arguments", "get_body_argument", "get_body_arguments",
+                            "get_query_argument", "get_query_arguments", "get_cookie", "get_secure_cookie",
+                            "get_signed_cookie"})
 
 
 def code_of(node: cst.CSTNode, limit: int = 60) -> str:
@@ -278,8 +282,17 @@ class Analyzer:
         if isinstance(call.func, cst.Attribute):
             found.extend(label for label in self.classify(call.func.value) if label in (REQUEST, LISTENER)
                          and label not in found)
+            if call.func.attr.value in _TORNADO_INPUT and isinstance(call.func.value, cst.Name) and \
+                    call.func.value.value == "self" and REQUEST not in found and "tornado" in self.context.text:
+                found.append(REQUEST)  # a Tornado RequestHandler's `self.get_argument("cmd")`
+        if isinstance(call.func, cst.Name) and len(call.args) == 1 and not qualified & _TRANSFORMS:
+            peeled = self._decoded_by_lambda(call)
+            if peeled is not None and peeled.layers:
+                found.append(DECODED)
         if any(q in DECODERS for q in qualified):
             peeled = self.decoded(call)
+            if peeled is None:
+                peeled = self._decoded_through_parameter(call)
             if peeled is not None and peeled.layers:
                 found.append(DECODED)
         return tuple(found)
@@ -402,6 +415,17 @@ class Analyzer:
                 if members is None or id(anchor) in members:  # same function: no cross-scope name mixing
                     yield from self._direct(value, follow, d, seen)
 
+    def local_value(self, name: str, scope: cst.CSTNode | None) -> cst.BaseExpression | None:
+        """The one value `name` is bound to inside `scope` (a function; its nested functions excluded), else the
+        module-wide single value."""
+        single = self.names.single_value(name)
+        if single is not None or scope is None:
+            return single
+        members = self._members(scope)
+        inside = [v for v in self.names._bound.get(name, [])[:16]  # noqa: SLF001 - the resolver's bindings
+                  if isinstance(v, cst.BaseExpression) and id(v) in members]
+        return inside[0] if len(inside) == 1 else None
+
     def _members(self, scope: cst.CSTNode) -> frozenset[int]:
         """Ids of the nodes inside a function (not its nested functions); cached per function."""
         key = id(scope)
@@ -430,6 +454,60 @@ class Analyzer:
                 self.note_once("decode-skipped", peeled.note)
             self._decoded[key] = peeled
         return self._decoded[key]
+
+    def _decoded_by_lambda(self, call: cst.Call) -> Peeled | None:
+        """`unpack = lambda s: b64decode(codecs.decode(s, "rot13"))` then `unpack("...")`: the body with the argument
+        in place of the parameter."""
+        fn = self.names.single_value(call.func.value)  # type: ignore[attr-defined]
+        if not isinstance(fn, cst.Lambda) or len(fn.params.params) != 1 or not isinstance(fn.body, cst.Call):
+            return None
+        param = fn.params.params[0].name.value
+        uses: list[cst.Name] = []
+
+        class _Uses(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == param:
+                    uses.append(node)
+
+        walk(fn.body, _Uses())
+        if len(uses) != 1:
+            return None
+        try:
+            swapped = fn.body.deep_replace(uses[0], call.args[0].value)
+        except Exception:  # noqa: BLE001
+            return None
+        peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
+        return peeled if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS else None
+
+    def _decoded_through_parameter(self, call: cst.Call) -> Peeled | None:
+        """`def unpack(x): return zlib.decompress(b64decode(x))` called with a literal: decode with the argument put
+        in place of the parameter (only once the module's data flow exists, and only for a one-name innermost argument)."""
+        if self._flow is None:
+            return None
+        inner: cst.BaseExpression = call
+        for _ in range(8):
+            if not isinstance(inner, cst.Call) or not inner.args:
+                break
+            inner = inner.args[0].value
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value in (
+                    "encode", "decode", "strip"):
+                inner = inner.func.value
+        if not isinstance(inner, cst.Name):
+            return None
+        try:
+            values = self._flow.values_of(inner)
+        except Exception:  # noqa: BLE001 - data flow is optional here
+            return None
+        for value in values[:4]:
+            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Name)) and value is not inner:
+                try:
+                    swapped = call.deep_replace(inner, value)
+                except Exception:  # noqa: BLE001, S112 - an odd tree shape: try the next value
+                    continue
+                peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
+                if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS:
+                    return peeled
+        return None
 
     def payload_literal(self, expr: cst.BaseExpression) -> cst.CSTNode:
         """The literal node a decoded payload comes from (for anchoring nested findings), else the expression."""
@@ -518,6 +596,9 @@ DOWNLOAD_EXEC_COMMANDS = [
                 r"Invoke-RestMethod|Net\.WebClient)", re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
     (re.compile(r"\b(DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod)\b.*\|\s*(iex|Invoke-Expression)\b",
                 re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
+    (re.compile(r"\b(iwr|Invoke-WebRequest|Start-BitsTransfer|DownloadFile)\b.*(https?|ftp)://.*[;\n|]\s*"
+                r"(Start-Process|saps|start|Invoke-Item|ii|rundll32|msiexec|&)\s", re.IGNORECASE | re.DOTALL),
+     "PowerShell download then run"),
     (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.IGNORECASE | re.DOTALL),
      "PowerShell -EncodedCommand"),
     (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.IGNORECASE), "certutil download"),

@@ -22,6 +22,17 @@ _GRANT_WORDS = re.compile(r"admin|dashboard|superuser|root|authenticated|authori
 _BORING = {"", "true", "false", "none", "null", "0", "1", "yes", "no", "on", "off", "get", "post", "put", "delete",
            "xmlhttprequest", "application/json", "json", "html", "text/html"}
 _DIGESTS = ("hexdigest", "digest")
+# A value that only a secret holds: the subject of `return secret == "..."` (an `auth`/`authorization` setting
+# compared with "enabled" is configuration, not a password).
+_SECRET = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|credential|otp|pin\b|magic|backdoor|"
+                     r"master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
+# Functions whose result is the authenticated user: returning one from the magic branch logs that user in.
+_AUTHENTICATOR = re.compile(r"^(authenticate|_?login|log_in|sign_in|get_user_from_token|check_credentials|"
+                            r"authenticate_credentials|authenticate_user|validate_user)$", re.IGNORECASE)
+# Settings values compared in auth code that are states or schemes, never secrets.
+_STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "digest", "negotiate", "kerberos",
+           "oauth", "oauth2", "token", "password", "session", "cookie", "header", "anonymous", "none", "local",
+           "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default"}
 
 
 class AuthBypassMagicValue(Rule):
@@ -33,9 +44,12 @@ class AuthBypassMagicValue(Rule):
     `request.GET/POST/META/COOKIES`, FastAPI parameters) or a credential-named value
     (`password`, `token`, `api_key`, `X-Auth` header...) and a hard-coded literal, where the
     true branch grants access: `return True`, `login_user(...)`, setting `session[...]`,
-    returning an admin view, or calling the wrapped view (skipping the check) — in web handlers and
-    in functions named like auth/login/check/verify. Comparisons with `None`/`""`, with values
-    from a database or session (CSRF tokens), and role checks on user objects are not reported.
+    returning an admin view, calling the wrapped view (skipping the check), or returning a user
+    from an `authenticate`/`login` function — in web handlers and in functions named like
+    auth/login/check/verify. `return <secret> == "..."` counts only for secret-named values
+    (password, token, key...). Comparisons with `None`/`""` or with state and scheme words
+    (`"enabled"`, `"basic"`, `"ldap"`), with values from a database or session (CSRF tokens), and
+    role checks on user objects are not reported.
 
     ## Why is this bad?
     A hard-coded master password, token or header value lets whoever knows it in, whatever the
@@ -102,10 +116,10 @@ class AuthBypassMagicValue(Rule):
         if hit is None:
             return
         subject, literal, request = hit
-        grant = self._grant(node.body)
+        func, route = self._functions[-1]
+        grant = self._grant(node.body, func)
         if grant is None:
             return
-        func, route = self._functions[-1]
         if not (route or request or _AUTH_FUNCTION.search(func) or any(_AUTH_FUNCTION.search(f) for f, _ in
                                                                         self._functions)):
             return
@@ -127,7 +141,9 @@ class AuthBypassMagicValue(Rule):
         hit = self._magic_comparison(node.value)
         if hit is None:
             return
-        subject, literal, _ = hit
+        subject, literal, request = hit
+        if not (request or _SECRET.search(code_of(self._undigest(subject), 200))):
+            return
         self.report(node, f"`{short(code_of(subject), 50)}` compared with a hard-coded value decides `{func}`",
                     severity=Severity.HIGH, confidence=Confidence.MEDIUM, secrets=(literal,))
 
@@ -162,7 +178,8 @@ class AuthBypassMagicValue(Rule):
             value = fold(other, an.names)
             if isinstance(value, bytes):
                 value = value.decode("latin-1")
-            if not isinstance(value, str) or value.strip().lower() in _BORING or len(value.strip()) < 4:
+            if not isinstance(value, str) or value.strip().lower() in _BORING or len(value.strip()) < 4 or (
+                    value.strip().lower() in _STATES):
                 continue
             if fold(subject, an.names) is not None:
                 continue
@@ -209,7 +226,7 @@ class AuthBypassMagicValue(Rule):
 
     # --- the branch ------------------------------------------------------------------------------
 
-    def _grant(self, body: cst.BaseSuite) -> str | None:
+    def _grant(self, body: cst.BaseSuite, func: str = "") -> str | None:
         statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
         for stmt in statements:
             lines = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []
@@ -226,6 +243,10 @@ class AuthBypassMagicValue(Rule):
                             return f"calls the protected view `{name}` without the check"
                     if _GRANT_WORDS.search(code_of(value, 200)):
                         return f"returns `{short(code_of(value), 40)}`"
+                    text = code_of(value, 200)
+                    if _AUTHENTICATOR.search(func) and not isinstance(value, (cst.SimpleString, cst.Integer)) and \
+                            text not in ("None", "False") and "anonymous" not in text.lower():
+                        return f"`{func}` returns `{short(text, 40)}` (a user) without checking the password"
                 if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
                     name = code_of(small.value.func, 80)
                     if _GRANT_CALLS.search(name):

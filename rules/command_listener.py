@@ -7,6 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
+from datasec_scan.tree import walk
 
 from ._remote import (
     HANDLER_BASES,
@@ -19,6 +20,16 @@ from ._remote import (
 )
 from .reverse_shell import wiring
 
+_STREAM_SERVERS = frozenset({"asyncio.start_server", "asyncio.start_unix_server", "asyncio.streams.start_server"})
+_STREAM_READS = (".read(", ".readline(", ".readexactly(", ".readuntil(")
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+
 _LOOPBACK = ("127.", "localhost", "::1", "ip6-localhost")
 
 
@@ -27,7 +38,8 @@ class CommandListener(Rule):
 
     ## What it does
     Finds servers — raw sockets that `bind` and `accept`/`recvfrom`, `socketserver` request
-    handlers, `http.server` handlers (`do_GET`, `do_POST`) — that pass the received data to
+    handlers, `http.server` handlers (`do_GET`, `do_POST`), `asyncio.start_server` callbacks
+    reading from their stream reader — that pass the received data to
     `exec`, `eval`, `os.system`, `subprocess`, `pickle.loads` or `marshal.loads`, or wire an
     accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)`.
     A server that only serves data, or only listens on 127.0.0.1 without executing anything, is
@@ -64,7 +76,7 @@ class CommandListener(Rule):
     cwe = (506, 78)
     attack = ("T1059", "T1205")
     triggers = ("bind", "accept", "RequestHandler", "socketserver", "SocketServer", "http.server", "BaseHTTPServer",
-                "recvfrom")
+                "recvfrom", "start_server", "start_unix_server")
     VALID = (
         "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 8000))\ns.listen()\nc, _ = s.accept()\n"
         "c.sendall(b'hello')\n",
@@ -86,6 +98,10 @@ class CommandListener(Rule):
         self._pending: list[tuple[cst.Call, str, cst.BaseExpression | None, bool]] = []
         self._accepts: list[cst.Call] = []
         self._inner: set[int] = set()
+        self._functions: list[tuple[str, str]] = []  # (name, first parameter) of the enclosing functions
+        self._stream_handlers: dict[str, tuple[cst.Call, str | None]] = {}  # asyncio.start_server callbacks
+        self._in_function: dict[int, tuple[str, str]] = {}  # pending call -> its function
+        self._function_nodes: dict[str, cst.FunctionDef] = {}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         an = Analyzer.of(self.context)
@@ -95,6 +111,14 @@ class CommandListener(Rule):
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._handlers.pop()
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        self._functions.append((node.name.value, params[0].name.value if params else ""))
+        self._function_nodes.setdefault(node.name.value, node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
+
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
         func = node.func
@@ -103,6 +127,13 @@ class CommandListener(Rule):
         if method == "bind" and args and isinstance(args[0], cst.Tuple) and args[0].elements:
             self._binds.append((node, fold_str(args[0].elements[0].value, an.names)))
             return
+        qualified = an.call_names(node)
+        if qualified & _STREAM_SERVERS and args and isinstance(args[0], cst.Name):
+            host = fold_str(args[1], an.names) if len(args) > 1 else fold_str(keyword(node, "host") or cst.Name(
+                "None"), an.names)
+            self._stream_handlers[args[0].value] = (node, host)
+        if self._functions:
+            self._in_function[id(node)] = self._functions[-1]
         if method in ("connect", "connect_ex") or "socket.create_connection" in an.call_names(node):
             self._connects += 1
         if method == "accept":
@@ -127,8 +158,42 @@ class CommandListener(Rule):
         if wired is not None and wired[1]:
             self._pending.append((node, wired[0], None, in_handler))
 
+    def _stream_input(self, call: cst.Call, arg: cst.BaseExpression | None, an: Analyzer
+                      ) -> tuple[cst.Call, str | None] | None:
+        """A sink in an `asyncio.start_server` callback whose argument is read from the callback's reader."""
+        fn = self._in_function.get(id(call))
+        if fn is None or fn[0] not in self._stream_handlers or not fn[1] or arg is None:
+            return None
+        reader = fn[1]
+        todo, seen = [arg], 0
+        while todo and seen < 6:
+            expr = todo.pop()
+            seen += 1
+            text = code_of(expr, 400)
+            if any(f"{reader}{r}" in text for r in _STREAM_READS):
+                return self._stream_handlers[fn[0]]
+            collector = _NameCollector()
+            walk(expr, collector)
+            for name in collector.names[:4]:
+                value = an.local_value(name, self._function_nodes.get(fn[0]))
+                if value is not None and value is not expr:
+                    todo.append(value)
+        return None
+
     def leave_Module(self, original_node: cst.Module) -> None:
         an = Analyzer.of(self.context)
+        if self._stream_handlers:
+            for call, sink, arg, _ in self._pending:
+                found = self._stream_input(call, arg, an)
+                if found is None:
+                    continue
+                server, host = found
+                loopback = host is not None and host.startswith(_LOOPBACK)
+                self.report(call, f"command listener: {sink} of what an asyncio stream server received"
+                            f" (bound to {host or 'all interfaces'})",
+                            severity=Severity.HIGH if loopback else Severity.CRITICAL, confidence=Confidence.HIGH,
+                            flow=((server, "listens"), (call, f"sink: {sink}")))
+                self._pending = [p for p in self._pending if p[0] is not call]
         server = bool(self._binds or self._accepts)
         loopback = bool(self._binds) and all(host is not None and host.startswith(_LOOPBACK) for _, host in self._binds)
         wired = False

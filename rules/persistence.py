@@ -34,6 +34,7 @@ _HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPP
 _WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.move": 1, "os.rename": 1,
             "os.replace": 1, "os.symlink": 1, "os.link": 1}
 _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
+_CRON_LIBRARY = {"crontab.CronTab().new", "crontab.CronTab.new"}
 
 
 class Persistence(Rule):
@@ -47,7 +48,8 @@ class Persistence(Rule):
     systemd units, `~/Library/LaunchAgents`, startup folders, `~/.config/autostart`, and
     `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx` under
     a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
-    `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`.
+    `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`, and cron jobs
+    added with the python-crontab library (`CronTab(user=True).new(command=...)`).
 
     ## Why is this bad?
     Persistence keeps a backdoor alive after the package is uninstalled or the process ends; a
@@ -208,6 +210,12 @@ class Persistence(Rule):
             if key and any(fnmatch.fnmatchcase(key, p) for p in RUN_KEYS):
                 self.report(node, f"sets a value under the Run key `{short(key, 60)}`: Windows runs it at every logon",
                             severity=Severity.HIGH, confidence=Confidence.HIGH)
+            return
+        if qualified & _CRON_LIBRARY:  # python-crontab: `CronTab(user=True).new(command=...)` then `.write()`
+            command = keyword(node, "command") or (args[0] if args else None)
+            shown = fold_str(command, an.names) if command is not None else None
+            self.report(node, "adds a cron job with python-crontab" + (f": `{short(shown, 60)}`" if shown else ""),
+                        severity=Severity.HIGH, confidence=Confidence.HIGH if shown else Confidence.MEDIUM)
             return
         spawn = an.spawn(node)
         if spawn is not None:

@@ -12,10 +12,10 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
 from ._remote import (
-    FunctionScopes,
     REVERSE_SHELL_COMMANDS,
     SOCKET,
     Analyzer,
+    FunctionScopes,
     any_match,
     code_of,
     keyword,
@@ -45,6 +45,15 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
         return f"os.dup2 of `{code_of(args[0], 30)}` onto fd {fold(args[1], an.names)}", True
     if "pty.spawn" in qualified:
         return "pty.spawn of a shell", False
+    if _stdin_write(call) and args:  # `proc.stdin.write(sock.recv(n))`: a thread pumping the socket into a shell
+        proc = call.func.value.value  # type: ignore[attr-defined]
+        if isinstance(proc, cst.Name):
+            proc = an.names.single_value(proc.value) or proc
+        spawned = an.spawn(proc) if isinstance(proc, cst.Call) else None
+        if (spawned is not None or not isinstance(proc, cst.Call)) and SOCKET in an.sources(
+                args[0], want=(SOCKET,), scope=scope):  # a parameter's `.stdin` is a process pipe in practice
+            return f"{spawned[1] if spawned else 'a process'} fed with data received over the socket", True
+        return None
     spawn = an.spawn(call)
     if spawn is None:
         return None
@@ -62,6 +71,12 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
     return None
 
 
+def _stdin_write(call: cst.Call) -> bool:
+    func = call.func
+    return (isinstance(func, cst.Attribute) and func.attr.value == "write" and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "stdin")
+
+
 class ReverseShell(FunctionScopes, Rule):
     """An outbound connection wired to a shell (a reverse shell), or a reverse-shell one-liner run by a spawner.
 
@@ -69,7 +84,10 @@ class ReverseShell(FunctionScopes, Rule):
     Finds a function (or module) that connects out with `socket`, `asyncio.open_connection`,
     `telnetlib`, `ssl.wrap_socket` or `socket.create_connection` and hands that connection to a
     shell: `os.dup2` of the socket onto file descriptors 0/1/2, `pty.spawn`, a `subprocess` whose
-    stdin/stdout is the socket, or a spawner running commands read from it. Also finds classic
+    stdin/stdout is the socket, or a spawner running commands read from it. When the connection
+    and the shell sit in different functions (`shell(connect())`, a thread pumping `sock.recv()`
+    into `proc.stdin.write`), a function that runs what a socket sends as the whole command, in a
+    module that connects out, is reported too. Also finds classic
     one-liners in strings passed to `os.system`, `subprocess`, `os.popen`, `pty.spawn`:
     `bash -i >& /dev/tcp/...`, `nc -e /bin/sh`, `mkfifo ... | nc`, `socat exec:`, and
     `python -c '...socket...dup2...'` style payloads.
@@ -129,6 +147,7 @@ class ReverseShell(FunctionScopes, Rule):
         super().__init__(context)
         self._scopes: list[_Scope] = []
         self._all_connects: list[cst.Call] = []
+        self._orphans: list[tuple[cst.Call, cst.CSTNode]] = []  # candidates in functions that do not connect
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
@@ -150,7 +169,7 @@ class ReverseShell(FunctionScopes, Rule):
                     self.report(node, f"{spawn[1]} runs a reverse shell ({label}): `{short(text)}`",
                                 severity=Severity.CRITICAL, confidence=Confidence.HIGH)
                     return
-        if spawn is not None or "os.dup2" in qualified or "pty.spawn" in qualified:
+        if spawn is not None or "os.dup2" in qualified or "pty.spawn" in qualified or _stdin_write(node):
             scope.candidates.append(node)  # judged when the scope ends, and only if it connected out
 
     def _judge(self, scope: _Scope) -> None:
@@ -160,8 +179,42 @@ class ReverseShell(FunctionScopes, Rule):
             if wired is not None:
                 scope.wirings.append((node, wired[0], wired[1]))
 
+    def leave_Module(self, original_node: cst.Module) -> None:
+        super().leave_Module(original_node)
+        if not self._all_connects or not self._orphans:
+            return
+        # A helper that runs what a socket sends, in a module that connects out elsewhere (`shell(connect())`,
+        # a thread per direction): the connection and the shell are split across functions.
+        an = Analyzer.of(self.context)
+        for node, scope_node in self._orphans:
+            wired = wiring(an, node, scope_node)
+            if wired is None or not wired[1] or "os.dup2" in wired[0] or "with std" in wired[0]:
+                continue  # a dup2 of a parameter may be a daemon's log file; only commands read from a socket count
+            if "runs commands" in wired[0] and not self._whole_command(node, an):
+                continue  # `subprocess.run(["logger", msg])`: the socket supplies an argument, not the command
+            connect = self._all_connects[0]
+            self.report(node, f"reverse shell: {wired[0]}, in a module that connects out (`{code_of(connect, 50)}`)",
+                        severity=Severity.CRITICAL, confidence=Confidence.HIGH,
+                        flow=((connect, "connects out"), (node, f"wires the connection to a shell: {wired[0]}")))
+
+    @staticmethod
+    def _whole_command(node: cst.Call, an: Analyzer) -> bool:
+        """The received data is the command: a shell spawner, or an argv spawner given one non-list value."""
+        spawn = an.spawn(node)
+        if spawn is None:
+            return False
+        if spawn[0] == "shell":
+            return True
+        args = positional(node)
+        command = args[0] if args else keyword(node, "args")
+        if isinstance(command, cst.Name):
+            command = an.names.single_value(command.value) or command
+        return command is not None and not isinstance(command, (cst.List, cst.Tuple))
+
     def _finish(self, scope: _Scope) -> None:
         if not scope.connects:
+            if isinstance(scope.node, cst.FunctionDef):
+                self._orphans.extend((c, scope.node) for c in scope.candidates)
             return
         self._judge(scope)
         if not scope.wirings:

