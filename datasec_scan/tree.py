@@ -100,14 +100,17 @@ def _tables(visitors: list[Any]) -> tuple[_Methods, _Methods]:
     return visit, leave
 
 
-@functools.cache
 def visitor_method_names(visitor_type: type) -> tuple[str, ...]:
-    """A visitor class's own `visit_<Node>`/`leave_<Node>` methods (libcst's empty stubs left out)."""
-    return tuple(sorted(
-        name for name in dir(visitor_type)
-        if name.startswith(("visit_", "leave_")) and callable(getattr(visitor_type, name))
-        and not getattr(getattr(visitor_type, name), "_is_no_op", False)
-    ))
+    """A visitor class's own `visit_<Node>`/`leave_<Node>` methods (libcst's empty stubs left out).
+    Read from the class dictionaries, not `dir()`: visitors defined inside functions are new classes on
+    every call, so this must be cheap and must not keep them alive in a cache."""
+    names = set()
+    for klass in visitor_type.__mro__:
+        if klass.__module__.startswith("libcst") or klass is object:
+            continue
+        names.update(name for name, value in vars(klass).items() if name.startswith(("visit_", "leave_"))
+                     and callable(value) and not getattr(value, "_is_no_op", False))
+    return tuple(sorted(names))
 
 
 def _skip_for(visit: _Methods, leave: _Methods) -> tuple[type, ...]:
