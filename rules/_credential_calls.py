@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import re
 import weakref
@@ -11,7 +13,7 @@ from functools import lru_cache
 
 import libcst as cst
 
-from datasec_scan.semantics.constants import literal_value
+from datasec_scan.semantics.constants import fold, literal_value
 
 from ._catalog import load
 
@@ -102,8 +104,9 @@ def _screen() -> tuple[frozenset[str], frozenset[str]]:
 def _has_literal(arg: cst.Arg) -> bool:
     value = arg.value
     if isinstance(value, (cst.Tuple, cst.List)):
-        return any(isinstance(e.value, (cst.SimpleString, cst.ConcatenatedString)) for e in value.elements)
-    return isinstance(value, (cst.SimpleString, cst.ConcatenatedString))
+        return any(isinstance(e.value, (cst.SimpleString, cst.ConcatenatedString)) or is_built_string(e.value)
+                   for e in value.elements)
+    return isinstance(value, (cst.SimpleString, cst.ConcatenatedString)) or is_built_string(value)
 
 
 _ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -164,8 +167,108 @@ def credential_args(call: cst.Call, context: object) -> Iterator[CredentialArg]:
                 if not isinstance(node, (cst.Tuple, cst.List)) or len(node.elements) <= api.tuple_index:
                     continue
                 node = node.elements[api.tuple_index].value
-            lit = string_literal(node)
+            lit = string_literal(node) or built_string(node)
             if lit is None or id(node) in seen:
                 continue
             seen.add(id(node))
             yield CredentialArg(api, node, lit[0], lit[1], is_resolved, callee, kw)
+
+
+# --- strings built from pieces to hide them (`"ghp_" + "..."`, `"".join([...])`, b64decode("..."), "..."[::-1]) ---
+_B64_DECODERS = frozenset({"b64decode", "urlsafe_b64decode", "standard_b64decode", "b32decode", "b16decode",
+                           "decodebytes", "decodestring"})
+_BUILDER_METHODS = frozenset({"join", "decode"}) | _B64_DECODERS
+
+
+def _b64_call(node: cst.BaseExpression) -> cst.Call | None:
+    """`base64.b64decode(x)` (or `b64decode(x)`), possibly wrapped in `.decode(...)`."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "decode" and (
+            isinstance(node.func.value, cst.Call)):
+        node = node.func.value
+    if not isinstance(node, cst.Call) or len(node.args) < 1:
+        return None
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return node if name in _B64_DECODERS else None
+
+
+def is_built_string(node: cst.BaseExpression) -> bool:
+    """A cheap shape test: an expression that builds a string out of pieces rather than a plain literal."""
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, cst.Add)
+    if isinstance(node, cst.Subscript):
+        return isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value in _BUILDER_METHODS
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _B64_DECODERS
+
+
+def _pieces(node: cst.CSTNode, out: list[str], budget: list[int]) -> None:
+    if budget[0] <= 0:
+        return
+    budget[0] -= 1
+    if isinstance(node, cst.SimpleString):
+        value = literal_value(node)
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if value:
+            out.extend((value, node.raw_value))
+        return
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("decode", "encode"):
+        _pieces(node.func.value, out, budget)  # not the codec name
+        return
+    for child in node.children:
+        _pieces(child, out, budget)
+
+
+def _join_of_bound_list(node: cst.BaseExpression, names: object) -> tuple[str, cst.CSTNode] | None:
+    """`"".join(parts)` where the module binds `parts` once to a list or tuple of literals (the folder stops at names)."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join"
+            and len(node.args) == 1 and isinstance(node.args[0].value, cst.Name)):
+        return None
+    bound = names.single_value(node.args[0].value.value)  # type: ignore[attr-defined]
+    sep = fold(node.func.value)
+    if not isinstance(bound, (cst.List, cst.Tuple)) or not isinstance(sep, str) or len(bound.elements) > 200:
+        return None
+    items = [fold(e.value) if isinstance(e, cst.Element) else None for e in bound.elements]
+    return (sep.join(items), bound) if all(isinstance(i, str) for i in items) else None  # type: ignore[arg-type]
+
+
+def built_string(node: cst.BaseExpression, names: object = None) -> tuple[str, tuple[str, ...]] | None:
+    """(value, source pieces) of a string built from literals: concatenation, join, slicing, base64 decoding.
+
+    `names` (a NameResolver) lets joined lists and concatenated names bound once to literals resolve too.
+    """
+    if not is_built_string(node):
+        return None
+    value: object = None
+    bound: cst.CSTNode | None = None
+    b64 = _b64_call(node)
+    if b64 is not None:
+        encoded = fold(b64.args[0].value, names)  # type: ignore[arg-type]
+        if isinstance(encoded, str):
+            encoded = encoded.encode("latin-1", "replace")
+        if isinstance(encoded, bytes) and 8 <= len(encoded) <= 8192:
+            try:
+                raw = base64.b64decode(encoded + b"=" * (-len(encoded) % 4), altchars=b"-_" if b"-" in encoded or (
+                    b"_" in encoded) else None)
+                value = raw.decode("utf-8")
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                value = None
+    else:
+        value = fold(node, names)  # type: ignore[arg-type]
+        joined = _join_of_bound_list(node, names) if value is None and names is not None else None
+        if joined is not None:
+            value, bound = joined
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str) or not 4 <= len(value) <= 4096:
+        return None
+    out: list[str] = []
+    _pieces(node, out, [200])
+    if bound is not None:
+        _pieces(bound, out, [200])
+    return value, tuple(dict.fromkeys(p for p in out if len(p) >= 3))

@@ -203,20 +203,27 @@ class ProviderToken(TextRule):
         return iter(found)
 
     def _scan(self, text: str) -> Iterator[TextMatch]:
-        judged: list[tuple[int, int, int, TextMatch]] = []
-        for c in _candidates(text):
-            verdict = _judge(c.fmt, text[c.start:c.end], text, c.start)
-            if verdict is not None:
-                judged.append((c.start, c.end, c.order, verdict))
-        for m in _private_keys(text, self.context.path):
-            judged.append((m.start, m.end, -1, m))
-        judged.sort(key=lambda j: (j[0], -(j[1] - j[0]), j[2]))
-        taken: list[tuple[int, int]] = []
-        for start, end, _, match in judged:
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
-            yield TextMatch(start, end, match.message, match.severity, match.confidence, match.secrets)
+        return iter(tokens_in(text, self.context.path))
+
+
+def tokens_in(text: str, path: str = "") -> list[TextMatch]:
+    """Every token and private key block in `text`, judged, one per span (also used on strings built at run time)."""
+    judged: list[tuple[int, int, int, TextMatch]] = []
+    for c in _candidates(text):
+        verdict = _judge(c.fmt, text[c.start:c.end], text, c.start)
+        if verdict is not None:
+            judged.append((c.start, c.end, c.order, verdict))
+    for m in _private_keys(text, path):
+        judged.append((m.start, m.end, -1, m))
+    judged.sort(key=lambda j: (j[0], -(j[1] - j[0]), j[2]))
+    taken: list[tuple[int, int]] = []
+    out: list[TextMatch] = []
+    for start, end, _, match in judged:
+        if any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        out.append(TextMatch(start, end, match.message, match.severity, match.confidence, match.secrets))
+    return out
 
 
 _REPORTED: weakref.WeakKeyDictionary[FileContext, frozenset[str]] = weakref.WeakKeyDictionary()

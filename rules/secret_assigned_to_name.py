@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import literal_value
 
-from ._credential_calls import credential_args, string_literal
+from ._credential_calls import built_string, credential_args, is_built_string, string_literal
 from ._credentials import (
     classify_value,
     in_test_path,
@@ -16,7 +19,7 @@ from ._credentials import (
     is_secret_name,
     matches_token_format,
 )
-from .provider_token import reported_secrets
+from .provider_token import reported_secrets, tokens_in
 
 _SPECIAL_CHARS = frozenset("<>[]|")
 
@@ -50,6 +53,13 @@ class SecretAssignedToName(Rule):
     name itself, identifiers such as `"access_token"`, URLs and file paths. A value read from the
     environment or a secret manager is not a literal and is never reported.
 
+    The literal fallback of an environment read (`os.getenv("DB_PASSWORD", "...")`,
+    `os.environ.get`/`setdefault`) is judged against the variable's name, and the credential of an
+    `Authorization` header value (`Bearer ...`, `Basic` user:password) against the header. Strings split
+    and rebuilt to hide them (`"ghp_" + "..."`, `"".join(parts)`, `"..."[::-1]`,
+    `base64.b64decode("...").decode()`) are folded without running anything: a provider token found in
+    the result is reported here (DS201 only reads text), whatever it is bound to.
+
     Severity is high for values that look generated (long, varied characters), medium for
     human-chosen passwords, low for documented examples, test markers and password hashes. Values in
     a provider token format are left to DS201, and credentials passed to a known authenticating API
@@ -80,7 +90,8 @@ class SecretAssignedToName(Rule):
     confidence = Confidence.MEDIUM
     cwe = (798, 259)
     attack = ("T1552.001",)
-    triggers = ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "Key", "KEY", "key", "red", "RED")
+    triggers = ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "Key", "KEY", "key", "red", "RED", "b64decode",
+                "join(", "[::-1]", "uthorization", "\" + \"", "' + '", "\"+\"", "'+'")
     VALID = (
         'token_type = "Bearer"\n',
         'password = os.environ["DB_PASSWORD"]\n',
@@ -89,25 +100,68 @@ class SecretAssignedToName(Rule):
         'def login(user, password=None): ...\n',
         'password_field = "password"\n',
         'API_KEY = "<YOUR_API_KEY>"\n',
+        'import os\nDB_PASSWORD = os.getenv("DB_PASSWORD", "")\n',
+        'BASE_URL = "https://" + "api.example.com"\n',
     )
     INVALID = (
         'SECRET_KEY = "q8#Nf2@kLp7!xZ0w$Rt5vB9m"\n',
         'DATABASES = {"default": {"PASSWORD": "Wq7#zT9!mP2v"}}\n',
         'def connect(host, api_key="Zk8Qw2Lm9Xp4Rt7Vn3Bc"): ...\n',
         'class Config:\n    db_password = "hunter2hunter2"\n',
+        'import os\nSMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "Fallback-Pw-9271")\n',
+        'TOKEN = "ghp_N0tRea1F1xture" + "T0kenAbCdEfGhIjKlMnOpq"\n',
     )
 
     def __init__(self, context) -> None:
         super().__init__(context)
         self._auth_nodes: set[int] = set()
 
+    def _built(self, node: cst.BaseExpression, name: str | None) -> tuple[str, tuple[str, ...]] | None:
+        """The value of a string built from literal pieces, names bound once to literals included (`"".join(parts)`)."""
+        lit = built_string(node)
+        if lit is None and _has_name(node):
+            try:
+                lit = built_string(node, self.context.names)
+            except Exception:  # the resolver is optional here
+                lit = None
+        return lit
+
+    def _built_tokens(self, node: cst.BaseExpression, value: str, pieces: tuple[str, ...]) -> bool:
+        """Report provider tokens hidden by building them from pieces (DS201 cannot see them in the text)."""
+        reported = reported_secrets(self.context)
+        found = [m for m in tokens_in(value, self.context.path) if not set(m.secrets) & reported]
+        for m in found:
+            secret = m.secrets[0] if m.secrets else value
+            self.report(node, f"{m.message.split(';')[0]}, assembled at run time from pieces (which hides it from "
+                        "scanners); revoke it and load it from the environment or a secret manager",
+                        severity=m.severity, confidence=m.confidence, secrets=[secret, value, *pieces])
+        return bool(found)
+
     def _check(self, name: str | None, value_node: cst.BaseExpression, where: str) -> None:
-        if not name or not is_secret_name(name):
+        built = is_built_string(value_node)
+        if not built and not (name and (is_secret_name(name) or name.lower() in _AUTH_HEADERS)):
             return
         lit = string_literal(value_node)
-        if lit is None:
+        if lit is None and built:
+            lit = self._built(value_node, name)
+            if lit is None or self._built_tokens(value_node, *lit):
+                return
+            where = f"{where.replace('assignment to', 'value built from pieces for')}"
+        if lit is None or not name:
             return
         value, pieces = lit
+        if name.lower() in _AUTH_HEADERS:
+            scheme = _AUTH_SCHEME.match(value.strip())
+            if scheme is None:
+                return
+            value = scheme.group(2)
+            if scheme.group(1).lower() == "basic":
+                value = _basic_password(value)
+                if value is None:
+                    return
+            pieces = (*pieces, scheme.group(2))
+        elif not is_secret_name(name):
+            return
         if _SPECIAL_CHARS & set(value) or matches_token_format(value.strip(), name) is not None or (
                 value.strip() in reported_secrets(self.context)):
             return
@@ -126,8 +180,10 @@ class SecretAssignedToName(Rule):
             severity, confidence, note = Severity.MEDIUM, Confidence.MEDIUM, ""
         if value.startswith("django-insecure-"):
             severity, note = Severity.MEDIUM, "; Django marks it as an insecure development key"
-        if severity > Severity.MEDIUM and in_test_path(self.context.path):
-            severity, note = Severity.MEDIUM, note + "; in a test or example file"
+        if severity >= Severity.MEDIUM and in_test_path(self.context.path):
+            # test files set up users and servers with made-up passwords; a generated-looking one stays medium
+            severity = Severity.MEDIUM if verdict == "strong" else Severity.LOW
+            note += "; in a test or example file"
         self.report(value_node, f"hardcoded secret in {where} `{name}`{note}; read it from the environment "
                     "or a secret manager", severity=severity, confidence=confidence, secrets=[value, *pieces])
 
@@ -153,17 +209,63 @@ class SecretAssignedToName(Rule):
                     self._check(key, element.value, "dict key")
 
     def visit_Call(self, node: cst.Call) -> None:
-        args = [a for a in node.args if a.keyword is not None and string_literal(a.value) is not None]
-        if not any(is_secret_name(a.keyword.value) for a in args):  # type: ignore[union-attr]
+        env = _env_default(node)
+        if env is not None:
+            self._check(env[0], env[1], "fallback of environment variable")
+            return
+        args = [a for a in node.args if (a.keyword is not None and string_literal(a.value) is not None) or (
+            is_built_string(a.value))]
+        if not args or not any(is_built_string(a.value) or is_secret_name(a.keyword.value) or (  # type: ignore[union-attr]
+                a.keyword.value.lower() in _AUTH_HEADERS) for a in args):  # type: ignore[union-attr]
             return
         auth = {id(c.node) for c in credential_args(node, self.context)}
         for a in args:
             if id(a.value) not in auth:
-                self._check(a.keyword.value, a.value, "keyword argument")  # type: ignore[union-attr]
+                self._check(a.keyword.value if a.keyword is not None else None, a.value, "keyword argument")
 
     def visit_Param(self, node: cst.Param) -> None:
         if node.default is not None:
             self._check(node.name.value, node.default, "default of parameter")
+
+
+_AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
+_AUTH_SCHEME = re.compile(r"^(Bearer|Token|token|Basic|Bot|JWT|Bearer:)\s{1,4}(\S{6,4096})$")
+
+
+def _basic_password(encoded: str) -> str | None:
+    """The password of a `Basic` credential (base64 of `user:password`)."""
+    try:
+        user, sep, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return password if sep and password else None
+
+
+def _has_name(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) or any(_has_name(c) for c in node.children)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr.value}" if inner else ""
+    return ""
+
+
+def _env_default(call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
+    """(variable, default) of `os.getenv("X", "lit")`, `os.environ.get(...)`, `os.environ.setdefault(...)`."""
+    func = _dotted(call.func)
+    if not func or not (func.endswith(("getenv", "getenvb")) or func.endswith(("environ.get", "environ.setdefault"))):
+        return None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    default = positional[1].value if len(positional) > 1 else next(
+        (a.value for a in call.args if a.keyword is not None and a.keyword.value in ("default", "value")), None)
+    if not positional or default is None or not isinstance(positional[0].value, cst.SimpleString):
+        return None
+    name = literal_value(positional[0].value)
+    return (name, default) if isinstance(name, str) else None
 
 
 def _where(target: cst.BaseExpression) -> str:

@@ -280,3 +280,31 @@ def test_text_rules_finish_on_long_near_misses() -> None:
         list(HighEntropyString(FileContext("a.json", text, "config")).scan(text))
         list(_URL.finditer(text))
         list(_QUOTED.finditer(text))
+
+
+def test_tokens_built_from_pieces_are_reported_and_never_leak(ruleset) -> None:
+    body = "N0tRea1F1xtureT0kenAbCdEfGhIjKlMnOpq"
+    token = "ghp_" + body
+    encoded = base64.b64encode(token.encode()).decode()
+    sources = [
+        f'X = "{token[:12]}" + "{token[12:]}"\n',
+        f'P = ["{token[:10]}", "{token[10:25]}", "{token[25:]}"]\nX = "".join(P)\n',
+        f'X = "{token[::-1]}"[::-1]\n',
+        f'import base64\nX = base64.b64decode("{encoded}").decode()\n',
+    ]
+    for source in sources:
+        findings, outputs = _scan_and_render("app.py", source, ruleset, CHEAP_FORMATS)
+        assert any(f.rule == "DS202" and "assembled" in f.message for f in findings), source
+        for text in outputs.values():
+            assert token not in text and body[:20] not in text and encoded not in text and token[::-1] not in text
+
+
+def test_human_chosen_passwords_in_test_files_are_low(ruleset) -> None:
+    source = ('import requests\nPASSWORD = "Sw0rdf1shy"\nrequests.get("https://api.internal.corp", auth=("u", "Sw0rdf1shy"))\n'
+              'URL = "postgresql://app:Sw0rdf1shy@db.internal.corp/app"\n')
+    for path, in_tests in (("app/settings.py", False), ("tests/test_login.py", True)):
+        findings, _ = _scan_and_render(path, source, ruleset, [])
+        ds2 = [f for f in findings if f.rule.startswith("DS2")]
+        assert {f.rule for f in ds2} >= {"DS202", "DS203", "DS204"}, path
+        severities = {f.severity for f in ds2}
+        assert severities == {Severity.LOW} if in_tests else min(severities) >= Severity.MEDIUM, (path, ds2)
