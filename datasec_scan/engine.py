@@ -176,11 +176,11 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
                           egress_allow=config.egress_allow)
     context.scan_nested = lambda source, anchor, how: _scan_nested(context, source, anchor, how, rules, config)
     notes: list[Notification] = []
-    text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.triggered_by(text)]
+    text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.applies_to(path, text)]
     notes += _run_text_rules(context, text_rules)
     source = python_view(text, kind)
     cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
-                 and r.triggered_by(source)]
+                 and r.applies_to(path, source)]
     module = None
     if cst_rules and source.strip():
         # libcst is recursive: shapes it cannot take (or takes quadratic time or crashes on) get the reduced scan

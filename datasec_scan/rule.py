@@ -141,7 +141,13 @@ class RuleMeta:
 
     @classmethod
     def triggered_by(cls, text: str) -> bool:
+        """A cheap necessary condition on the text for the rule to report anything: no parse is made without one."""
         return not cls.triggers or any(t in text for t in cls.triggers)
+
+    @classmethod
+    def applies_to(cls, path: str, text: str) -> bool:
+        """Whether the rule runs on this file at all; rules override it for conditions on the path as well."""
+        return cls.triggered_by(text)
 
     @classmethod
     def problems(cls) -> list[str]:

@@ -1,0 +1,47 @@
+"""How much of a corpus each rule's pre-screen lets through to the parser (run by hand, not a test).
+
+Usage:  python bench/prescreen.py FOLDER [FOLDER ...] [--select DS1]
+For every Python-reading rule: the share of lines in files where `applies_to(path, text)` holds, and the
+share where it is the only rule that holds; then the share of lines that get parsed at all (the union).
+A file is parsed when any rule applies, so one loose pre-screen costs the whole parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+from datasec_scan.plugins import discover
+from datasec_scan.rule import Rule
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--select", default="", help="only rules whose code starts with this")
+    args = parser.parse_args()
+    rules = [r for r in discover().rules if issubclass(r, Rule) and "python" in r.file_kinds]
+    shown = [r for r in rules if r.code.startswith(args.select)]
+    total = parsed = 0
+    through: collections.Counter[str] = collections.Counter()
+    alone: collections.Counter[str] = collections.Counter()
+    for folder in args.folders:
+        for path in sorted(folder.rglob("*.py")):
+            text = path.read_bytes().decode("utf-8", "replace")
+            lines = text.count("\n") + 1
+            total += lines
+            hits = [r.code for r in rules if r.applies_to(str(path.relative_to(folder)), text)]
+            parsed += lines if hits else 0
+            for code in hits:
+                through[code] += lines
+            if len(hits) == 1:
+                alone[hits[0]] += lines
+    print(f"{total:,} lines; parsed (any rule applies): {100 * parsed / max(total, 1):.1f}%")
+    for r in sorted(shown, key=lambda r: -through[r.code]):
+        print(f"{r.code}  {100 * through[r.code] / max(total, 1):5.1f}%  alone {100 * alone[r.code] / max(total, 1):4.1f}%"
+              f"  {r.name}")
+
+
+if __name__ == "__main__":
+    main()
