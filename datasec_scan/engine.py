@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import contextlib
+import gc
 import io
 import re
 import signal
@@ -292,11 +293,25 @@ def _time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during one file's scan. A parse allocates up to a million nodes that form no
+    cycles (reference counting frees them); collector passes over them cost a tenth of the scan. Any cycles the
+    file leaves are collected after it, when the collector is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan_file(path: str, data: bytes, rules: RuleSet, config: Config) -> FileResult:
     """The per-file scan: a pure function of (path, bytes, rules, config); never raises (a failure is a notification).
     The one impurity is the time limit: a file over `limits.max-file-seconds` gets a `timeout` notification."""
     try:
-        with _time_limit(config.limits.max_file_seconds):
+        with _collector_paused(), _time_limit(config.limits.max_file_seconds):
             return _scan_file(path, data, rules, config)
     except _OutOfTime:
         return FileResult(path, notifications=(Notification(

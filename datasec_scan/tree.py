@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+import weakref
 from typing import Any, Callable, Iterator
 
 import libcst as cst
@@ -100,10 +101,20 @@ def _tables(visitors: list[Any]) -> tuple[_Methods, _Methods]:
     return visit, leave
 
 
+_METHOD_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
 def visitor_method_names(visitor_type: type) -> tuple[str, ...]:
     """A visitor class's own `visit_<Node>`/`leave_<Node>` methods (libcst's empty stubs left out).
-    Read from the class dictionaries, not `dir()`: visitors defined inside functions are new classes on
-    every call, so this must be cheap and must not keep them alive in a cache."""
+    Read from the class dictionaries, not `dir()`, and cached weakly: visitors defined inside functions are
+    new classes on every call, so this must be cheap and must not keep them alive."""
+    known = _METHOD_NAMES.get(visitor_type)
+    if known is None:
+        known = _METHOD_NAMES[visitor_type] = _own_method_names(visitor_type)
+    return known
+
+
+def _own_method_names(visitor_type: type) -> tuple[str, ...]:
     names = set()
     for klass in visitor_type.__mro__:
         if klass.__module__.startswith("libcst") or klass is object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import signal
 import time
 
@@ -145,3 +146,38 @@ def test_a_file_over_the_time_limit_is_reported_and_the_next_file_is_scanned() -
     after = scan_file("next.py", b"x = 1\n", rules, limited)
     assert not after.notifications  # the alarm is off again
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_scan_file_pauses_the_cyclic_collector_only_while_it_runs() -> None:
+    seen = []
+
+    class Probe(Rule):
+        """Probe.
+
+        ## What it does
+        Notes whether the collector runs.
+
+        ## Why is this bad?
+        It is not.
+
+        ## Example
+        ```python
+        x = 1
+        ```
+        """
+
+        code, name, category = "DS990", "probe", Category.REMOTE_ACCESS
+        INVALID = ("x = 1\n",)
+
+        def visit_Module(self, node: cst.Module) -> None:
+            seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    scan_file("a.py", b"x = 1\n", RuleSet((Probe,), ()), Config())
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        scan_file("a.py", b"x = 1\n", RuleSet((Probe,), ()), Config())
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()

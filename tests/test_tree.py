@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import collections
+import gc
+import weakref
 from pathlib import Path
 
 import libcst as cst
@@ -11,7 +13,7 @@ import pytest
 
 import datasec_rules
 import datasec_scan
-from datasec_scan.tree import LAYOUT, parse_python, walk, walk_batched
+from datasec_scan.tree import LAYOUT, parse_python, visitor_method_names, walk, walk_batched
 
 SOURCES = sorted((Path(__file__).parent.parent / "fixtures").glob("*.py")) + [Path(ast.__file__), Path(collections.__file__)]
 
@@ -106,3 +108,20 @@ def test_a_visitor_declining_the_root_sits_the_tree_out() -> None:
     walk_batched(module, [declines, stays])
     assert declines.calls == [] and declines.left_module
     assert stays.calls == ["Name", "Name"]
+
+
+def test_visitor_method_names_are_cached_without_keeping_local_classes_alive() -> None:
+    def make() -> type:
+        class Local(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None: ...
+
+            def leave_Call(self, node: cst.Call) -> None: ...
+        return Local
+
+    local = make()
+    assert visitor_method_names(local) == ("leave_Call", "visit_Name")
+    assert visitor_method_names(local) is visitor_method_names(local)
+    ref = weakref.ref(local)
+    del local
+    gc.collect()
+    assert ref() is None
