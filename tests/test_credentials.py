@@ -308,3 +308,24 @@ def test_human_chosen_passwords_in_test_files_are_low(ruleset) -> None:
         assert {f.rule for f in ds2} >= {"DS202", "DS203", "DS204"}, path
         severities = {f.severity for f in ds2}
         assert severities == {Severity.LOW} if in_tests else min(severities) >= Severity.MEDIUM, (path, ds2)
+
+
+@pytest.mark.parametrize("path, source", [
+    (".env", "export DB_PASSWORD='Wq7zT9mP2vK4xR'\n"),
+    ("deploy/values.yaml", "db:\n  password: Wq7zT9mP2vK4xR  # prod\n"),
+    ("settings.json", '{"db": {"password": "Wq7zT9mP2vK4xR"}}'),
+    ("app.properties", "spring.datasource.password=Wq7zT9mP2vK4xR\n"),
+])
+def test_config_file_secrets_are_reported_once_and_never_leak(path: str, source: str, ruleset) -> None:
+    findings, outputs = _scan_and_render(path, source, ruleset)
+    assert [(f.rule, f.severity) for f in findings] == [("DS206", Severity.HIGH)], findings
+    for text in outputs.values():
+        assert "Wq7zT9mP2vK4xR" not in text
+
+
+def test_config_file_values_in_templates_and_tests_are_lowered(ruleset) -> None:
+    for path, expected in ((".env", Severity.MEDIUM), (".env.example", Severity.LOW), ("docker-compose.yml", Severity.LOW),
+                           ("tests/settings.ini", Severity.LOW)):
+        source = "- SMTP_PASSWORD=Np5Rt7Vb9\n" if path.endswith(".yml") else "SMTP_PASSWORD=Np5Rt7Vb9\n"
+        findings, _ = _scan_and_render(path, source, ruleset, [])
+        assert [f.severity for f in findings if f.rule == "DS206"] == [expected], path
