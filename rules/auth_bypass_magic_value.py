@@ -10,6 +10,7 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
+from . import _prescreen as ps
 from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
 
 _CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
@@ -33,6 +34,29 @@ _AUTHENTICATOR = re.compile(r"^(authenticate|_?login|log_in|sign_in|get_user_fro
 _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "digest", "negotiate", "kerberos",
            "oauth", "oauth2", "token", "password", "session", "cookie", "header", "anonymous", "none", "local",
            "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default"}
+
+_DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use
+
+
+def _auth_function(v: ps.View) -> bool:
+    """Some function is named like an auth check (`_AUTH_FUNCTION` on the name as written)."""
+    if not _DEF_NAME:  # no lookbehind, so that the regex engine can look for the literal `def` fast
+        _DEF_NAME.append(re.compile(r"def[\s\\]+(\w+)"))
+    return any(_AUTH_FUNCTION.search(m.group(1)) and not (m.start() and (form[m.start() - 1].isalnum()
+                                                                       or form[m.start() - 1] == "_"))
+               for form in v.forms for m in _DEF_NAME[0].finditer(form))
+
+
+# Pre-screen (necessary for any report, see rules/_prescreen.py): inside a function (`def`), a comparison
+# `_magic_comparison` takes (`==`, `in` a literal tuple/list/set, hmac/secrets.compare_digest), and the context
+# either report needs: `visit_If` a route, request data or an auth-named function; `visit_Return` an auth-named
+# function. (Credential-named subjects and granting bodies are no condition: `pass`, `True` are everywhere.)
+_APPLIES = ps.all_of(
+    ps.word("def"),
+    ps.any_of(ps.regex("=="), ps.regex(r"(?<![\w.])in[\s\\]*[(\[{]"),
+              ps.Names(["hmac.compare_digest", "secrets.compare_digest"])),
+    ps.any_of(ps.REQUEST, ps.ROUTE, _auth_function),  # the cheapest first
+)
 
 
 class AuthBypassMagicValue(Rule):
@@ -82,7 +106,6 @@ class AuthBypassMagicValue(Rule):
     confidence = Confidence.MEDIUM
     cwe = (798, 288, 912)
     attack = ("T1556",)
-    triggers = ("==", " in ", "compare_digest")
     VALID = (
         "def login(request):\n    if request.POST.get('csrf') == request.session.get('csrf'):\n        return True\n",
         "def check(user):\n    if user.role == 'admin':\n        return True\n",
@@ -95,6 +118,11 @@ class AuthBypassMagicValue(Rule):
         "def check_password(user, password):\n    if password == 'Sup3rS3cret!':\n        return True\n"
         "    return user.verify(password)\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A comparison in a function, in an auth-named function, a route or near request data."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -9,6 +9,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
 from datasec_scan.tree import walk
 
+from . import _prescreen as ps
 from ._remote import (
     HANDLER_BASES,
     LISTENER,
@@ -31,6 +32,14 @@ class _NameCollector(cst.CSTVisitor):
 
 
 _LOOPBACK = ("127.", "localhost", "::1", "ip6-localhost")
+
+# Pre-screen (necessary for any report, see rules/_prescreen.py): a server — `.bind(...)`/`.accept()` as written,
+# a request-handler base class, or an asyncio stream server — and a sink: exec/deserialize, a spawner, or a strong
+# wiring (os.dup2, `.stdin.write`).
+_APPLIES = ps.all_of(
+    ps.any_of(ps.word("bind", "accept"), ps.Names(sorted(HANDLER_BASES)), ps.Names(sorted(_STREAM_SERVERS))),
+    ps.any_of(ps.EXEC_SINK, ps.SPAWN, ps.DUP2, ps.STDIN_WRITE),
+)
 
 
 class CommandListener(Rule):
@@ -75,8 +84,6 @@ class CommandListener(Rule):
     confidence = Confidence.HIGH
     cwe = (506, 78)
     attack = ("T1059", "T1205")
-    triggers = ("bind", "accept", "RequestHandler", "socketserver", "SocketServer", "http.server", "BaseHTTPServer",
-                "recvfrom", "start_server", "start_unix_server")
     VALID = (
         "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 8000))\ns.listen()\nc, _ = s.accept()\n"
         "c.sendall(b'hello')\n",
@@ -89,6 +96,11 @@ class CommandListener(Rule):
         "import os, socketserver\nclass H(socketserver.StreamRequestHandler):\n    def handle(self):\n"
         "        os.system(self.rfile.readline().decode())\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A server (bind/accept, a handler class, an asyncio stream server) and a sink."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -12,6 +12,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.tree import walk
 
+from . import _prescreen as ps
 from ._remote import (
     DECODED,
     DOWNLOAD_EXEC_COMMANDS,
@@ -36,6 +37,18 @@ _INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell",
                  "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
 _FETCHERS = ("curl", "curl.exe", "wget", "wget.exe")
 _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
+
+# Pre-screen (necessary for any report, see rules/_prescreen.py): a spawner (a command string, a run of a download,
+# `curl -o`), or os.chmod/Path.chmod (the only other "run") with a download to a file or a `.write*(...)`; or what
+# the reduced scan (`fallback.pipe_to_shell`) needs: a fetcher word and a pipe into a shell.
+_APPLIES = ps.any_of(
+    ps.SPAWN,
+    ps.all_of(ps.Names(["os.chmod", "pathlib.Path().chmod"]),
+              ps.any_of(ps.Names(_DOWNLOAD_TO_FILE), ps.word(*_WRITE_METHODS))),
+    # `fallback._FETCH` as words (a word-set lookup, not a scan of the text), then `fallback._SHELL_PIPE`
+    ps.all_of(ps.any_of(ps.word("curl", "wget", "fetch", "iwr"), lambda v: any("Invoke-WebRequest" in f for f in v.forms)),
+              lambda v: v.search(fallback._SHELL_PIPE)),
+)
 
 
 @dataclass
@@ -90,9 +103,6 @@ class DownloadAndExecute(FunctionScopes, Rule):
     confidence = Confidence.HIGH
     cwe = (494, 506)
     attack = ("T1105", "T1059")
-    triggers = ("urlretrieve", "wget", "curl", "requests", "urlopen", "httpx", "DownloadString", "EncodedCommand",
-                "-enc", "certutil", "bitsadmin", "iwr", "Invoke-WebRequest", "mshta", "__import__", "getattr",
-                "import_module", "b64decode", "\\x", "subprocess", "system", "popen", "startfile")
     VALID = (
         "import subprocess\nsubprocess.run(['git', 'clone', 'https://example.com/repo.git'])\n",
         "import urllib.request\nurllib.request.urlretrieve('https://example.com/data.csv', 'data.csv')\n"
@@ -103,6 +113,11 @@ class DownloadAndExecute(FunctionScopes, Rule):
         "os.chmod('/tmp/a', 0o755)\nsubprocess.Popen(['/tmp/a'])\n",
         "import os\nos.system('curl -fsSL https://example.com/install.sh | sh')\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A spawner, or chmod with a download/write, or a `curl ... | sh` line for the reduced scan."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

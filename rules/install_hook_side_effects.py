@@ -8,6 +8,7 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
+from . import _prescreen as ps
 from ._remote import (
     DECODED,
     DOWNLOAD_EXEC_COMMANDS,
@@ -36,6 +37,9 @@ _NETWORK_CALLS = ("urllib.request.urlretrieve", "urllib.urlretrieve", "socket.so
                   *(f"httpx.{v}" for v in _VERBS), *(f"httpx.Client().{v}" for v in _VERBS),
                   *(f"aiohttp.ClientSession().{v}" for v in _VERBS))
 _CUSTOMIZE = ("sitecustomize.py", "usercustomize.py")
+# Pre-screen of the text (see rules/_prescreen.py and `applies_to`): an effect `_effect` can see — a spawner, a
+# network call, an exec/deserialize sink.
+_EFFECTS = ps.any_of(ps.SPAWN, ps.Names(_NETWORK_CALLS), ps.EXEC_SINK)
 _BUILD_TOOLS = {"git", "hg", "svn", "pkg-config", "cmake", "make", "gmake", "ninja", "meson", "gcc", "g++", "cc", "c++",
                 "clang", "clang++", "cl", "cl.exe", "nvcc", "cython", "uname", "xcrun", "ldconfig", "ar", "ranlib",
                 "swig", "protoc", "cargo", "rustc", "go", "npm", "yarn", "node", "llvm-config", "sw_vers", "lsb_release",
@@ -96,7 +100,6 @@ class InstallHookSideEffects(Rule):
     confidence = Confidence.MEDIUM
     cwe = (506, 829)
     attack = ("T1195.001", "T1546.016")
-    triggers = ("setup", "import", "sitecustomize", "usercustomize")
     VALID = (
         Example("import subprocess\nfrom setuptools import setup\n"
                 "v = subprocess.check_output(['git', 'describe']).decode()\n"
@@ -112,6 +115,18 @@ class InstallHookSideEffects(Rule):
         Example("import requests\nrequests.post('https://example.com/hi', data={'v': 1})\n", "pkg/__init__.py"),
         Example("import subprocess\nsubprocess.Popen(['sh', '-c', 'id'])\n", "sitecustomize.py"),
     )
+
+    @classmethod
+    def applies_to(cls, path: str, text: str) -> bool:
+        """Only where `visit_Module` lets the rule look (setup.py, `__init__.py`, site/usercustomize, a setup script
+        under another name), and only with an effect in the text; setup.py always (its reduced scan needs no more)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!/", 1)[-1]  # as FileContext.filename
+        if name == "setup.py":
+            return True
+        if name != "__init__.py" and name not in _CUSTOMIZE and not (
+                ("setuptools" in text or "distutils" in text) and "setup(" in text and "cmdclass" in text):
+            return False
+        return ps.memo(cls.code, text, _EFFECTS)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

@@ -12,6 +12,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
 
 from . import _catalog
+from . import _prescreen as ps
 from ._remote import (
     DECODED,
     NETWORK,
@@ -35,6 +36,19 @@ _WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.m
             "os.replace": 1, "os.symlink": 1, "os.link": 1}
 _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
 _CRON_LIBRARY = {"crontab.CronTab().new", "crontab.CronTab.new"}
+# Pre-screen (necessary for any report, see rules/_prescreen.py): a write `visit_Call` looks at — an opener, a
+# `.write_text/.write_bytes/.open/.touch/.symlink_to` as written, a copy/move/link, winreg.SetValue(Ex), the
+# python-crontab library — or a spawner. (The path itself may be folded from any string building, so it is no
+# condition.)
+_APPLIES = ps.any_of(
+    ps.Names(sorted(_OPENERS)),
+    ps.word("write_text", "write_bytes", "open", "touch", "symlink_to"),
+    ps.Names(sorted(_WRITERS)),
+    ps.all_of(lambda v: any("winreg" in w for w in v.words),
+              ps.any_of(ps.word("SetValueEx", "SetValue"), ps.has_getattr, ps.dynamic)),
+    ps.Names(sorted(_CRON_LIBRARY)),
+    ps.SPAWN,
+)
 
 
 class Persistence(Rule):
@@ -80,9 +94,6 @@ class Persistence(Rule):
     confidence = Confidence.MEDIUM
     cwe = (506,)
     attack = ("T1053", "T1543", "T1546.004", "T1547.001", "T1098.004")
-    triggers = ("rc", "profile", "cron", "systemd", "Launch", "CurrentVersion", "winreg", "_winreg", "schtasks",
-                "Startup", "autostart", "authorized_keys", "systemctl", "launchctl", "init.d", "rc.local",
-                "ld.so.preload", "\\x", "b64decode", "chr(", "subprocess", "system", "popen", "crontab", "reg")
     VALID = (
         "import os\nwith open(os.path.expanduser('~/.bashrc')) as f:\n    print(f.read())\n",
         "from pathlib import Path\n(Path.home() / '.config' / 'tool' / 'settings.toml').write_text('x = 1')\n",
@@ -95,6 +106,11 @@ class Persistence(Rule):
         "import winreg\nk = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run', "
         "0, winreg.KEY_SET_VALUE)\nwinreg.SetValueEx(k, 'updater', 0, winreg.REG_SZ, 'C:\\\\x.exe')\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A file write, a Run-key write, a python-crontab job or a spawner."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     def fold_path(self, expr: cst.BaseExpression | None, depth: int = 0) -> str:
         """A path with home written `~`, unknown parts `*`, separators `/`, lower-cased."""

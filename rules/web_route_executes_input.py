@@ -8,10 +8,14 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.tree import walk
 
+from . import _prescreen as ps
 from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional
 
 _NOT_INPUT = {"self", "cls", "request", "req", "response", "db", "session", "background_tasks", "current_user", "user",
               "settings", "app"}
+# Pre-screen (necessary for any report, see rules/_prescreen.py): a sink (exec/deserialize or a spawner) and request
+# data — a request source, or a parameter of a function decorated as a route.
+_APPLIES = ps.all_of(ps.any_of(ps.EXEC_SINK, ps.SPAWN), ps.any_of(ps.REQUEST, ps.ROUTE))
 
 
 class WebRouteExecutesInput(Rule):
@@ -59,7 +63,6 @@ class WebRouteExecutesInput(Rule):
     confidence = Confidence.HIGH
     cwe = (94, 78, 502)
     attack = ("T1505.003",)
-    triggers = ("request", "route", "app.", "router", "api_view", "RequestHandler", "get_argument")
     VALID = (
         "from flask import Flask, request\nimport subprocess\napp = Flask(__name__)\n@app.route('/v')\ndef v():\n"
         "    return subprocess.run(['git', 'log', '-1'], capture_output=True).stdout\n",
@@ -72,6 +75,11 @@ class WebRouteExecutesInput(Rule):
         "import pickle\nfrom fastapi import FastAPI\napp = FastAPI()\n@app.post('/load')\nasync def load(blob: bytes):\n"
         "    return pickle.loads(blob)\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """A sink and request data (a request object or a route's parameters)."""
+        return ps.memo(cls.code, text, _APPLIES)
 
     def __init__(self, context) -> None:
         super().__init__(context)
