@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import fnmatch
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -272,3 +273,340 @@ def built_string(node: cst.BaseExpression, names: object = None) -> tuple[str, t
     if bound is not None:
         _pieces(bound, out, [200])
     return value, tuple(dict.fromkeys(p for p in out if len(p) >= 3))
+
+
+# --- pre-screens (`applies_to`): cheap necessary conditions on the text for DS202/DS203 to report anything ---
+#
+# They are derived from the visitors above, not from what code usually looks like. Identifiers are looked for
+# in the text and, when it is not ASCII, in its NFKC form too (the name resolver folds identifiers that way);
+# string-literal names (dict keys, `config["..."]`, `os.getenv("...")`) also in the text with escapes decoded.
+
+_ID_TAIL = r"(?:_|[^\x00-\x7f])*"
+# After the last word of a name that `_check` is given: the rest of an identifier and then what may follow an
+# assignment target, keyword argument or parameter (`=`, `:`, `,`, `)`, `]`, a comment or a line continuation),
+# or the rest of a string-literal name (no letter or digit) and a quote.
+_IDENT_FOLLOW = re.compile(_ID_TAIL + r"[ \t\r\n\f]*[=:,)\]\\#]")
+_STR_FOLLOW = re.compile(r"[^A-Za-z0-9]*[\"']")
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\n]{1,100}\}|[0-7]{1,3}|\r\n|[\s\S])")
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    s = m.group()
+    kind = s[1]
+    try:
+        if kind in "xuU":
+            return chr(int(s[2:], 16))
+        if kind == "N":
+            import unicodedata
+
+            return unicodedata.lookup(s[3:-1])
+        if kind in "01234567":
+            return chr(int(s[1:], 8))
+    except (ValueError, KeyError, OverflowError):
+        return "\x00"
+    if kind in "\r\n":
+        return ""  # backslash-newline inside a string joins the lines
+    return s[1] if kind in "\"'" else "\x00"
+
+
+def text_views(text: str, strings: bool = False) -> tuple[str, ...]:
+    """The text, its NFKC form when not ASCII, and (`strings`) the text with string escapes decoded."""
+    views = [text]
+    if not text.isascii():
+        import unicodedata
+
+        folded = unicodedata.normalize("NFKC", text)
+        if folded != text:
+            views.append(folded)
+    if strings and "\\" in text:
+        decoded = _ESCAPE.sub(_unescape_one, text)
+        if decoded != text:
+            views.append(decoded)
+    return tuple(views)
+
+
+def _regex(key: str, build: Callable[[], str]) -> re.Pattern[str]:
+    pattern = _compiled.get(key)
+    if pattern is None:
+        pattern = _compiled[key] = re.compile(build())
+    return pattern
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(text: str) -> str:
+    """The text with ASCII capitals lowered and every character in its place. `str.lower` (fast) does that unless
+    a character lowers to two (U+0130) or to an ASCII letter (the Kelvin sign); `translate` (slow) always does."""
+    low = text.lower()
+    if text.isascii() or (len(low) == len(text) and "\u212a" not in text):
+        return low
+    return text.translate(_ASCII_LOWER)
+
+
+# What may follow the last piece of a name `_check` is given (`_IDENT_FOLLOW` or `_STR_FOLLOW`), as a lookahead.
+_NAME_END = r"(?![a-z0-9])(?=[^a-z0-9]*[\"']|(?:_|[^\x00-\x7f])*[ \t\r\n\f]*[=:,)\]\\#])"
+
+
+@lru_cache(maxsize=1)
+def _secret_word_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each secret word and compound ending with the name-end lookahead (`_NAME_END`)."""
+    from ._credentials import SECRET_COMPOUND_ENDINGS, SECRET_WORDS
+
+    return tuple((w, re.compile(re.escape(w) + _NAME_END)) for w in sorted(SECRET_WORDS | set(SECRET_COMPOUND_ENDINGS)))
+
+
+_KEY_END = re.compile("key" + _NAME_END)
+
+
+def _one_piece(word: str) -> bool:
+    """Whether `_credentials.name_words` can see the word as one piece: lower, Capitalized or UPPER."""
+    return word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())
+
+
+def _is_name_end(text: str, start: int, end: int) -> bool:
+    """Whether a secret word at text[start:end] may end a name that DS202 judges (see `_IDENT_FOLLOW`)."""
+    if _STR_FOLLOW.match(text, end):
+        return True
+    if text[start:end] == "pass":  # the keyword: only part of an identifier when joined to more identifier characters
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before in "_0123456789" or not before.isascii() or after == "_" or not after.isascii()):
+            return False
+    return _IDENT_FOLLOW.match(text, end) is not None
+
+
+def may_name_secret(text: str) -> bool:
+    """Necessary for `_credentials.is_secret_name(name)` (or an Authorization header) for a name DS202 reads.
+
+    `is_secret_name` splits a name into pieces ([A-Z]?[a-z]+, [A-Z]+, digits) and wants the last piece to be a
+    secret word, or `key` after a key qualifier, or the name to be one piece ending in a compound ending
+    (`mypassword`, `ACCESSTOKEN`). So the last piece is followed by no ASCII letter or digit; a secret word that
+    must be a whole piece is not preceded by a letter (lower case) or a capital (upper case); and the name ends
+    there, but for identifier characters that are no piece (`_`, non-ASCII letters).
+
+    The regexes run on the text with ASCII letters lowered (positions kept) and carry the name-end condition as a
+    lookahead, so the regex engine rejects most candidates itself."""
+    from ._credentials import KEY_QUALIFIERS, SECRET_COMPOUND_ENDINGS
+
+    qualifiers = tuple(KEY_QUALIFIERS)
+    for view in text_views(text, strings=True):
+        low = _ascii_lower(view)
+        if "authorization" in low:
+            return True
+        # Each secret word on its own: a regex that starts with a literal is searched at C speed.
+        for word, pattern in _secret_word_patterns():
+            if word not in low:
+                continue
+            for m in pattern.finditer(low):
+                start, end = m.span()
+                piece = view[start:end]
+                if not _one_piece(piece):
+                    continue
+                if word not in SECRET_COMPOUND_ENDINGS and start:  # a whole piece: what precedes it matters
+                    before = view[start - 1]
+                    if (piece.islower() and before.isascii() and before.isalpha()) or (
+                            piece.isupper() and "A" <= before <= "Z"):
+                        continue
+                if _is_name_end(view, start, end):
+                    return True
+        if "key" not in low:
+            continue
+        for m in _KEY_END.finditer(low):  # `key` after a qualifier and any separators (`api_key`, `apiKey`, `API-KEY`)
+            cut = m.start()
+            while cut and not ("a" <= low[cut - 1] <= "z" or "0" <= low[cut - 1] <= "9"):
+                cut -= 1
+            if low.endswith(qualifiers, max(0, cut - 11), cut) and _is_name_end(view, m.start(), m.end()):
+                return True
+    return False
+
+
+# Strings built from pieces (`is_built_string`, then `built_string` must fold them to a str):
+_DECODERS = re.compile(r"b64decode|b32decode|b16decode|decodebytes|decodestring")
+# `"..."[::-1]`: a subscript with a slice of a string literal (or parenthesized one)
+_LITERAL_SLICE = re.compile(r"[\"'](?:[\s)\\]|#[^\n]*)*+\[[^\]]*:")
+# `x.decode(...)`/`x.join(...)`: the receiver is looked at on the same line (`fold` gives up on attributes `a.b`)
+_METHOD = re.compile(r"\.\s*(join|decode)(?!\w)")
+_JOIN_ARG = re.compile(r"\s*(?:(\()\s*(?:([^\W\d]\w*)(\s*\(|[\"'])?)?|[#\\])")
+# `a + b`: the operands next to the plus sign on its line
+_PLUS = re.compile(r"\+(?!=)")
+_RIGHT = re.compile(r"[ \t]*(?:([^\W\d]\w*)([ \t]*\(|[\"'])?|([0-9\[{~+\-])|(\.[0-9]))")
+_STR_CALLS = frozenset({"chr", "str", "bytes"})
+_ELEMENT_CALLS = frozenset({"reversed", "map"}) | _STR_CALLS
+_FOLDING_NAMES = _STR_CALLS | {"codecs", "bytearray"}  # names `fold` knows without a binding
+_NOT_FOLDABLE = frozenset({"None", "True", "False", "not", "and", "or", "in", "is", "if", "else", "lambda", "await",
+                           "yield", "return", "for", "from", "import", "as", "del", "assert", "raise"})
+
+
+class _Words:
+    """How often each identifier occurs (in any view of the text): a name `fold` resolves is bound once by an
+    assignment (`names.single_value`), so it occurs at least twice, the binding and the use."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._counts: list[collections.Counter[str]] | None = None
+
+    def bound(self, name: str) -> bool:
+        if name in _NOT_FOLDABLE:
+            return False
+        if not name.isascii():
+            return True  # its NFKC form may be spelled differently elsewhere
+        if self._counts is None:  # the words of each view, counted once (a translate and a split for ASCII text)
+            self._counts = [collections.Counter(v.encode("ascii").translate(_NON_WORD_BYTES).decode("ascii").split()
+                                                if v.isascii() else _WORD.findall(v)) for v in text_views(self._text)]
+        return max(c[name] for c in self._counts) >= 2
+
+
+_NON_WORD_BYTES = bytes(c if chr(c).isalnum() and c < 128 or c == 95 else 32 for c in range(256))
+_WORD = re.compile(r"\w+")
+
+
+_WINDOW = 256  # characters looked at before an operator: enough for any operand's last token, and linear time
+
+
+def _line_before(text: str, pos: int) -> str:
+    """The line up to `pos`, at most `_WINDOW` characters of it; a cut one starts with a NUL (an unknown token)."""
+    low = max(0, pos - _WINDOW)
+    nl = text.rfind("\n", low, pos)
+    return text[nl + 1:pos] if nl >= 0 or low == 0 else "\x00" + text[low:pos]
+
+
+def _tail_token(line: str) -> str:
+    """The identifiers, dots and digits that end the line (`a.b`, `x1`, `1.5`); the line ends in one such character."""
+    i = len(line)
+    while i and (line[i - 1].isalnum() or line[i - 1] in "_." or not line[i - 1].isascii()) and line[i - 1] != "\x00":
+        i -= 1
+    return "0" if i and line[i - 1] == "\x00" else line[i:]  # cut by the window: unknown, kept like a number
+
+
+def _receiver_may_fold(text: str, dot: int, words: _Words) -> bool:
+    """Whether the receiver of `.join`/`.decode` (the dot at `dot`) may fold: a literal, call, subscript, a bound
+    name or `codecs`; not an attribute (`os.path.join`, `self.data.decode`) or a number."""
+    before = _line_before(text, dot)
+    stripped = before.rstrip()
+    if not stripped.strip():
+        return True  # the receiver is on an earlier line (perhaps before a comment): unknown
+    last = stripped[-1]
+    if last in "\"')]":
+        return True
+    if not (last.isalnum() or last == "_" or not last.isascii()):
+        return True  # unusual: keep
+    token = _tail_token(stripped)
+    if token[0].isdigit():
+        return True  # a number (no string) or a token cut by the window: keep
+    if "." in token:
+        return False  # `a.b.join`, `self.data.decode`: fold gives up on attributes
+    return token in _FOLDING_NAMES or words.bound(token)
+
+
+def _join_arg_may_fold(text: str, end: int, words: _Words) -> bool:
+    """Whether the argument of `sep.join(...)` (text from `end`) may fold: not an unbound name or a call `fold`
+    does not know (`", ".join(items)` with `items` never assigned, `", ".join(sorted(x))`)."""
+    m = _JOIN_ARG.match(text, end)
+    if m is None:
+        return False  # `sep.join` not called here (`map(sep.join, rows)`)
+    if m.group(1) is None:
+        return True  # a comment or a line continuation before the call: unknown
+    name, after = m.group(2), m.group(3)
+    if name is None:
+        return True  # a list, tuple, string, parenthesized expression, or an argument on a later line
+    if after is not None and after[-1] in "\"'":
+        return True  # a prefixed string literal
+    if after is not None:
+        return name in _ELEMENT_CALLS
+    return name in _FOLDING_NAMES or words.bound(name)
+
+
+def _plus_may_fold(text: str, pos: int, words: _Words) -> bool:
+    """Whether `left + right` around the plus sign at `pos` may fold to a string: neither side is a number,
+    a display, a unary operation, an attribute, a call of something `fold` does not know, or an unbound name."""
+    right = _RIGHT.match(text, pos + 1)
+    if right is not None:
+        if right.group(3) or right.group(4):
+            return False  # a number, list, dict/set or unary operation: never a str
+        name = right.group(1)
+        if name is not None and name not in _FOLDING_NAMES:
+            if right.group(2) and right.group(2)[-1] in "\"'":
+                pass  # a prefixed string literal: `+ f"..."`, `+ b"..."`
+            elif right.group(2):
+                return False  # `f(x)`: fold only knows chr/str/bytes as bare calls
+            elif not words.bound(name):
+                return False
+    before = _line_before(text, pos).rstrip()
+    if before and (before[-1].isalnum() or before[-1] == "_" or not before[-1].isascii()):
+        token = _tail_token(before)
+        if token[0].isdigit():
+            return True  # a number ends the left side: `"%d" % 1 + "x"` folds
+        if "." in token:
+            return False  # `a.b + x`: an attribute does not fold
+        if not words.bound(token):
+            return False
+    return True
+
+
+def may_build_string(text: str) -> bool:
+    """Necessary for DS202 to fold a string built from pieces (`"ghp_" + "..."`, `"".join(parts)`, `"..."[::-1]`,
+    `base64.b64decode("...").decode()`): `is_built_string` shapes whose pieces `fold` can resolve."""
+    if _DECODERS.search(text) or _LITERAL_SLICE.search(text):
+        return True
+    words = _Words(text)
+    for m in _METHOD.finditer(text):
+        if _receiver_may_fold(text, m.start(), words) and (m.group(1) == "decode" or _join_arg_may_fold(text, m.end(), words)):
+            return True
+    for m in _PLUS.finditer(text):
+        if _plus_may_fold(text, m.start(), words):
+            return True
+    return False
+
+
+# DS203: `credential_args` yields only for a call that passes `worth_resolving` and matches a catalogued API.
+_ANY_CALL = re.compile(r"(?:aws_secret_access_key|aws_session_token)\s*=(?!=)"
+                       r"|auth\s*=(?!=)(?:\s|\\|#[^\n]*)*+[(\[]")  # `auth=(user, pw)`: tuple_index
+
+
+@lru_cache(maxsize=1)
+def _credential_words() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str],
+                                 tuple[tuple[str, frozenset[str]], ...]]:
+    """Word sets of the catalog for `may_pass_credential`: catalogued last names and methods, keywords, methods
+    matched by name alone, module roots, and (method, keywords) of the APIs read only from keywords."""
+    last, keywords = _screen()
+    methods = frozenset(api.method for api in auth_apis() if api.method and api.args)
+    roots = frozenset(n.split(".")[0] for api in auth_apis() if not api.any_call for n in api.names) - {""}
+    kwonly = tuple((api.method, frozenset(api.keywords)) for api in auth_apis()
+                   if api.method and not api.args and api.keywords)
+    return frozenset(w for w in last if "*" not in w), keywords, methods, roots, kwonly
+
+
+# How the resolver reaches a module without its name written as a word (`names.py`): `__import__`, importlib,
+# `sys.modules`, the builtins namespaces (`globals()`, `vars(builtins)`, `__builtins__`), `getattr(sys, ...)`.
+_DYNAMIC_WORDS = frozenset({"globals", "locals", "vars", "__import__", "import_module", "importlib", "modules"})
+
+
+def may_pass_credential(text: str) -> bool:
+    """Necessary for `credential_args` to yield for some call of the text (DS203): `auth=(...)` or an AWS secret
+    keyword (any call); else a call `worth_resolving` (a catalogued last name, method or keyword, or an
+    `import ... as` alias) and an API that can match (a method name, a catalogued module's name, or a dynamic
+    way to reach a module). Words are looked up in the shared word set of the text (and its NFKC form)."""
+    from ._prescreen import view
+
+    v = view(text)
+    if any(_ANY_CALL.search(form) for form in v.forms):
+        return True
+    words = v.words
+    last, keywords, methods, roots, kwonly = _credential_words()
+    keyword_words = keywords & words
+    if words.isdisjoint(last) and "as" not in words and not any(
+            _keyword_assigned(form, keyword_words) for form in v.forms):
+        return False
+    if not words.isdisjoint(methods) or not words.isdisjoint(roots) or not words.isdisjoint(_DYNAMIC_WORDS):
+        return True
+    if any("builtins" in form for form in v.forms) or ("getattr" in words and "sys" in words):
+        return True
+    return any(method in words and any(_keyword_assigned(form, kws & words) for form in v.forms)
+               for method, kws in kwonly)
+
+
+def _keyword_assigned(text: str, names: frozenset[str]) -> bool:
+    """One of the names (words of the text) written as a keyword argument, `name=` (not `==`, not `.name=`)."""
+    return any(re.search(rf"(?<![\w.]){re.escape(name)}\s*=(?!=)", text) for name in names)

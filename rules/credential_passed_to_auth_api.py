@@ -7,7 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 
-from ._credential_calls import credential_args
+from ._credential_calls import credential_args, may_pass_credential
 from ._credentials import (
     in_test_path,
     is_placeholder,
@@ -65,8 +65,8 @@ class CredentialPassedToAuthApi(Rule):
     confidence = Confidence.HIGH
     cwe = (798, 259)
     attack = ("T1552.001",)
-    triggers = ("auth", "login", "connect", "password", "passwd", "secret", "bind", "token", "key", "Redis", "Client",
-                "pass_", "FTP", "Session")
+    # `triggered_by` below is the pre-screen; `triggers` only documents what it looks for.
+    triggers = ("auth=", "aws_secret_access_key", "login", "password=", "smtplib", "boto3", "redis", "jwt")
     VALID = (
         'import smtplib, os\ns = smtplib.SMTP("mail.example.com")\ns.login("bot", os.environ["SMTP_PASSWORD"])\n',
         'import requests\nrequests.get("https://example.com", auth=("user", "password"))\n',
@@ -79,6 +79,14 @@ class CredentialPassedToAuthApi(Rule):
         'import boto3\nboto3.client("s3", aws_access_key_id="AKIAIOSFODNN7EXAMPLE",\n'
         '             aws_secret_access_key="Zk8Qw2-Lm9Xp4+Rt7Vn3Bc")\n',
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report (see `_credential_calls`' pre-screens): `auth=(...)` or an AWS secret keyword
+        (matched on any call); else a catalogued method, name, keyword or an import alias (`worth_resolving`)
+        and an API that can match: a method name (`.login`, `.connect` with `password=`), a catalogued
+        module's name, or a dynamic way to reach one (`__import__`, importlib, `sys.modules`, builtins)."""
+        return may_pass_credential(text)
 
     def visit_Call(self, node: cst.Call) -> None:
         for arg in credential_args(node, self.context):

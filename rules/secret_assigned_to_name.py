@@ -11,7 +11,14 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import literal_value
 
-from ._credential_calls import built_string, credential_args, is_built_string, string_literal
+from ._credential_calls import (
+    built_string,
+    credential_args,
+    is_built_string,
+    may_build_string,
+    may_name_secret,
+    string_literal,
+)
 from ._credentials import (
     classify_value,
     in_test_path,
@@ -90,8 +97,8 @@ class SecretAssignedToName(Rule):
     confidence = Confidence.MEDIUM
     cwe = (798, 259)
     attack = ("T1552.001",)
-    triggers = ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "Key", "KEY", "key", "red", "RED", "b64decode",
-                "join(", "[::-1]", "uthorization", "\" + \"", "' + '", "\"+\"", "'+'")
+    # `triggered_by` below is the pre-screen; `triggers` only documents what it looks for.
+    triggers = ("password", "secret", "token", "key", "Authorization", "join(", "+", "[::-1]", "b64decode")
     VALID = (
         'token_type = "Bearer"\n',
         'password = os.environ["DB_PASSWORD"]\n',
@@ -111,6 +118,14 @@ class SecretAssignedToName(Rule):
         'import os\nSMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "Fallback-Pw-9271")\n',
         'TOKEN = "ghp_N0tRea1F1xture" + "T0kenAbCdEfGhIjKlMnOpq"\n',
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report (see `_credential_calls`' pre-screens): a word that can end a name
+        `is_secret_name` accepts, written where a name `_check` reads can end (an identifier followed by `=`, `:`,
+        `,`, `)`... or a string key followed by its quote) or an Authorization header; or a string built from
+        pieces that `built_string` may fold (a provider token in it is reported whatever it is bound to)."""
+        return may_name_secret(text) or may_build_string(text)
 
     def __init__(self, context) -> None:
         super().__init__(context)

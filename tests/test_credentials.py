@@ -175,6 +175,8 @@ def test_checksum_decides_confidence(body: str) -> None:
     assume(not creds.is_placeholder(body) and not creds.looks_like_example(body))
     good = "ghp_" + body + creds.crc32_suffix(body)
     bad = "ghp_" + body + ("000000" if creds.crc32_suffix(body) != "000000" else "000001")
+    # a body of mostly zeros with a zero suffix reads as a placeholder (rightly unreported): not this test's case
+    assume(not any(creds.is_placeholder(t, "ghp_") or creds.looks_like_example(t) for t in (good, bad)))
     (m_good,) = list(ProviderToken(FileContext("a.py", f'T = "{good}"', "python")).scan(f'T = "{good}"'))
     (m_bad,) = list(ProviderToken(FileContext("a.py", f'T = "{bad}"', "python")).scan(f'T = "{bad}"'))
     assert m_good.confidence.label == "high" and m_good.severity == Severity.HIGH
