@@ -139,10 +139,264 @@ _SINK_LAST = frozenset(n.rsplit(".", 1)[-1] for s in _catalog.load("sinks")["sin
                                          "setopt"}
 _SINK_ROOTS = ("requests.", "httpx.", "aiohttp.", "urllib", "socket.", "smtplib.", "ftplib.", "paramiko.", "http.client.")
 
-# Substrings one of which a file must contain for a network sink to be possible (the rules' `triggers`).
-NETWORK_TRIGGERS = ("requests", "http", "urllib", "socket", "smtplib", "ftplib", "paramiko", "subprocess", "system(",
-                    "popen", "boto", "webhook", "Webhook", "telebot", "telegram", "dns", "sendall", "urlopen",
-                    "aiohttp", "sftp", "scp", "SMTP", "FTP", "connect", "google.cloud", "apprise", "pymsteams")
+
+# --- pre-screens -----------------------------------------------------------------------------------
+# Every DS3xx report is made at a call `Analyzer.sink` recognises, so "some sink is possible" is a necessary
+# condition on the text, checked before a parse (the rules' `triggered_by`). `Analyzer.sink` recognises a call
+#  (1) by a qualified name of the catalog (`socket.socket().sendall`). NameResolver builds a name's first part only
+#      from an import statement (`import requests as r`, `from http import client`, `from socket import *`) or
+#      from a folded string given to `__import__`/`importlib.import_module`/`sys.modules[...]` (reached directly, or
+#      through `globals()`/`vars()`/`locals()`/`builtins` keys); its later parts from attribute names (`.post`),
+#      names in import statements (`from os import system as run`), bare names under `from m import *`, and
+#      `getattr(x, <folded>)` (its literal when it is a plain one). Identifiers are NFKC-folded as Python does.
+#  (2) by a method name alone (`.sendall(`, `.request(`, `.urlopen(`, `.put(`) on a receiver whose text contains
+#      one of the spec's `receivers` (lowercased).
+# Which program a subprocess runs (curl, nslookup...) and which host a call talks to are folded constants that
+# string building can hide (chr codes, escapes, slices, `%`), so they are not part of the screen; nor are DS301's
+# sources (a credential path is a folded string too).
+
+_AFTER_MODULE = r"(?=[ \t\f]*(?:[.,;#\\\r\n]|as\b|import\b|$))"  # what may follow a module name in an import
+# What may stand between two tokens inside brackets or across `\`-continuations (possessive: no backtracking).
+_GAP = r"(?:[\s\\]++|#[^\r\n]*+)*+"
+_GAP_CLOSE = r"(?:[\s\\)]++|#[^\r\n]*+)*+"  # the same, with closing brackets of a parenthesised `(x.method)`
+_GAP_RE = re.compile(_GAP)
+# Ways to a module named by any folded string, whole names included: `__import__` (with `__import__("builtins")`
+# `.__dict__[...]` reaching `getattr` and `importlib`), `__builtins__`, and calls of `globals()`/`vars()`/`locals()`
+# (not attributes, string keys or assignment targets of those names), whose keys reach `__import__` and `getattr`.
+# (`importlib.import_module`, `sys.modules` and `builtins.__dict__` are pseudo-names of the tables.)
+_ALWAYS_DYNAMIC = frozenset({"__import__", "__builtins__"})
+_NAMESPACE_CALLS = frozenset({"globals", "locals", "vars"})
+_NAMESPACE_USE = re.compile(r"(?:globals|locals|vars)\b(?![ \t\f]*=(?!=))")
+
+
+def _namespace_call(text: str) -> bool:
+    """`globals`/`locals`/`vars` used as a name (not an attribute, a string key or an assignment target)."""
+    for m in _NAMESPACE_USE.finditer(text):
+        before = text[m.start() - 1] if m.start() else " "
+        if not (before in ".'\"_" or before.isalnum()):
+            return True
+    return False
+_PSEUDO_NAMES = (("importlib", ("import_module",)), ("sys", ("modules",)), ("builtins", ("__dict__",)))
+_GETATTR = re.compile(r"\bgetattr\b")
+# A `getattr(x, "name")` whose attribute is a plain literal names a word of the text; any other use of `getattr`
+# (a folded expression, an alias) may name any attribute.
+_STATIC_ATTR = re.compile(rf"{_GAP}[rRuUbB]{{0,2}}(?P<q>['\"])(?P<attr>[\w.]*)(?P=q){_GAP}[,)]")
+# An attribute given as a name (folded only when the module binds it) or as `a.b` (never folded).
+_NAME_ATTR = re.compile(rf"{_GAP}(?:(?P<name>[A-Za-z_]\w*)|[A-Za-z_]\w*(?:{_GAP}\.{_GAP}[A-Za-z_]\w*)+){_GAP}[,)]")
+_IMPORT_LIST = re.compile(rf"import\b(?:{_GAP}\([^)]*|(?:[^\r\n\\]|\\[\s\S])*)")
+_STAR_IMPORT = re.compile(rf"import{_GAP}\*")  # (no `\b` before: a literal first is searched fast)
+
+
+def _getattr_literals(text: str) -> list[str] | None:
+    """The plain literal attributes of every `getattr(x, "attr")`; None when some `getattr` may name any attribute
+    (not a literal, nor a name the module never binds, nor an attribute chain)."""
+    found: list[str] = []
+    for use in _GETATTR.finditer(text):
+        at = _GAP_RE.match(text, use.end()).end()  # type: ignore[union-attr]  # it matches the empty string
+        if text[at:at + 1] != "(":
+            return None  # `g = getattr`, `getattr` in a comment: may be called anywhere
+        depth = 0
+        for at in range(at + 1, len(text)):  # the first argument, up to its comma; give up on strings and comments
+            ch = text[at]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                if depth == 0:
+                    return None
+                depth -= 1
+            elif ch in "'\"#\\":
+                return None
+            elif ch == "," and depth == 0:
+                break
+        else:
+            return None
+        literal = _STATIC_ATTR.match(text, at + 1)
+        if literal is not None:
+            found += literal.group("attr").split(".")
+            continue
+        name = _NAME_ATTR.match(text, at + 1)
+        if name is None or name.group("name") and _may_be_bound(text, name.group("name")):
+            return None
+    return found
+
+
+def _may_be_bound(text: str, name: str) -> bool:
+    """Whether NameResolver may fold `name`: it binds names by assignment (also as a tuple target, first on a line or
+    followed by `=` on it), annotated assignment, walrus and `with ... as`; not parameters, loops or `except`.
+    (Each occurrence of the name is found by a literal search, fast, and its surroundings checked there.)"""
+    for m in re.finditer(re.escape(name) + r"(?!\w)", text):
+        start = m.start()
+        before = text[start - 1] if start else "\n"
+        if before == "." or before.isalnum() or before == "_":
+            continue
+        if _BINDING_AFTER.match(text, m.end()):  # `name = ...`, `name: int`, `name, other = ...`
+            return True
+        line_start = text.rfind("\n", 0, start) + 1
+        if text[line_start:start].strip(" \t\f([") == "" and _COMMA_AFTER.match(text, m.end()):  # `name, other`
+            return True
+        at = start
+        while at and text[at - 1] in " \t\f\\([":
+            at -= 1
+        if at < start and text.endswith("as", 0, at) and (at < 3 or not (text[at - 3].isalnum() or text[at - 3] == "_")):
+            return True  # `with ... as name`, `import x as name`
+    return False
+
+
+_BINDING_AFTER = re.compile(r"[ \t\f]*(?:=(?!=)|:|,[^\r\n]*?(?<![=!<>])=(?!=))")
+_COMMA_AFTER = re.compile(r"[ \t\f]*,")
+
+
+def _imported_roots(text: str, candidates: Iterable[str]) -> frozenset[str]:
+    """The module names among `candidates` (words of the text) written where a module name may stand: not after a
+    dot or inside a longer word, and followed by what `_AFTER_MODULE` allows. (Each name is searched as a literal,
+    which the regex engine finds fast, and the character before it checked here.)"""
+    found = set()
+    for root in candidates:
+        for m in re.finditer(re.escape(root) + _AFTER_MODULE, text):
+            before = text[m.start() - 1] if m.start() else " "
+            if before != "." and not (before.isalnum() or before == "_"):
+                found.add(root)
+                break
+    return frozenset(found)
+
+
+class _Features:
+    """What the screens ask of one text, computed once for all of them (the engine asks every rule in turn)."""
+
+    def __init__(self, text: str, catalog_words: frozenset[str], root_words: frozenset[str]) -> None:
+        from ._prescreen import view
+
+        v = view(text)  # the text's word set, shared with the other rules' screens
+        self.view = v
+        self.text = "\n".join(v.forms)  # Python NFKC-folds identifiers (`ｒｅｑｕｅｓｔｓ`): look at both spellings
+        words = v.words
+        self.dynamic = not words.isdisjoint(_ALWAYS_DYNAMIC) or (
+            not words.isdisjoint(_NAMESPACE_CALLS) and _namespace_call(self.text))
+        self.roots = frozenset() if self.dynamic else _imported_roots(self.text, root_words & words)
+        self._catalog_words = catalog_words
+        self._words: frozenset[str] | None = None
+        self._any_attribute: bool | None = None
+        self._literals: list[str] = []
+
+    @property
+    def any_attribute(self) -> bool:
+        if self._any_attribute is None:
+            literals = _getattr_literals(self.text) if "getattr" in self.view.words else []
+            self._any_attribute = literals is None
+            self._literals = literals or []
+        return self._any_attribute
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Catalog words that may be a later part of a name: attribute names, names in imports, getattr literals
+        (any word of the text under a star import). Only catalog words that are words of the text are looked for."""
+        if self._words is None:
+            present = self._catalog_words & self.view.words
+            text = self.text
+            if not present or _STAR_IMPORT.search(text):
+                found = set(present)
+            else:
+                found = set(_attribute_regex(tuple(sorted(present, key=lambda w: (-len(w), w)))).findall(text))
+                for segment in _IMPORT_LIST.findall(text):
+                    found.update(present.intersection(_WORD.findall(segment)))
+                found.update(present.intersection(self._literals))
+            self._words = frozenset(found)
+        return self._words
+
+
+@functools.lru_cache(maxsize=256)
+def _attribute_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """`.word` for these words (a file's few catalog words: a short alternation tried at every dot)."""
+    return re.compile(rf"\.{_GAP}({'|'.join(map(re.escape, words))})\b")
+
+
+_WORD = re.compile(r"\w+")
+
+
+class _Tables:
+    """The catalog's sink names as word sets, built on first use, and the features of the last text asked about."""
+
+    @functools.cached_property
+    def compiled(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(later parts, first parts) of the catalog's sink names."""
+        names = _PSEUDO_NAMES + tuple(part for spec in _catalog.load("sinks")["sink"] for part in _sink_names(spec))
+        return frozenset(w for _, rest in names for w in rest), frozenset(root for root, _ in names)
+
+    def features(self, text: str) -> _Features:
+        last = getattr(self, "_last", None)
+        if last is None or last[0] is not text:
+            last = self._last = (text, _Features(text, *self.compiled))
+        return last[1]
+
+
+_TABLES = _Tables()
+
+
+def _globbed(part: str) -> bool:
+    return any(ch in part for ch in "*?[")
+
+
+def _sink_names(spec: dict) -> list[tuple[str, tuple[str, ...]]]:  # type: ignore[type-arg]
+    """(first part, later parts) of every name of a sink spec; parts with glob characters are left out."""
+    out = []
+    for name in spec.get("names", ()):
+        parts = [p for p in re.sub(r"\(\)|\[\d+\]", "", name).split(".") if p]
+        out.append((parts[0], tuple(p for p in parts[1:] if not _globbed(p))))
+    return out
+
+
+class _SinkScreen:
+    """Whether a text may hold a call the sink catalog recognises, for the specs `wanted` selects.
+    A necessary condition only (see above), never a sufficient one; compiled on first use."""
+
+    def __init__(self, wanted) -> None:  # type: ignore[no-untyped-def]
+        self.wanted = wanted
+
+    @functools.cached_property
+    def _tables(self) -> tuple[bool, dict[str, list[tuple[str, ...]]],
+                               list[tuple[frozenset[str], re.Pattern[str], re.Pattern[str] | None]]]:
+        specs = [s for s in _catalog.load("sinks")["sink"] if self.wanted(s)]
+        names = set(_PSEUDO_NAMES) | {n for s in specs for n in _sink_names(s)}
+        by_root: dict[str, list[tuple[str, ...]]] = {}
+        for root, rest in sorted(names):
+            by_root.setdefault(root, []).append(rest)
+        methods = []
+        for s in specs:
+            if s.get("methods"):
+                called = re.compile(rf"\.{_GAP}(?:{'|'.join(map(re.escape, s['methods']))})\b{_GAP_CLOSE}\(")
+                receivers = [r.lower() for r in s.get("receivers", ())]
+                receiver = re.compile("|".join(
+                    re.escape(r) if len(r) > 2 else rf"(?<![a-z0-9]){re.escape(r)}(?![a-z0-9])" for r in receivers),
+                    re.IGNORECASE) if receivers else None
+                methods.append((frozenset(s["methods"]), called, receiver))
+        return any(_globbed(root) for root in by_root), by_root, methods
+
+    def __call__(self, text: str) -> bool:
+        always, by_root, methods = self._tables
+        if always:
+            return True
+        seen = _TABLES.features(text)
+        if seen.dynamic:
+            return True
+        for method_words, called, receiver in methods:
+            if method_words.isdisjoint(seen.view.words):
+                continue
+            if called.search(seen.text) and (receiver is None or receiver.search(seen.text)):
+                return True
+        roots = [r for r in seen.roots if r in by_root]
+        if not roots:
+            return False
+        if seen.any_attribute:
+            return True
+        words = seen.words
+        return any(all(w in words for w in rest) for root in roots for rest in by_root[root])
+
+
+# The pre-screens of the rules: DS301 needs a sink that carries data (not a bare connect, not a DNS lookup);
+# DS302/DS303 any sink; DS304 a DNS lookup or a child process (`nslookup`/`dig`/`host`/`ping`).
+may_send_data = _SinkScreen(lambda s: not s.get("connects") and not s.get("dns"))
+may_reach_network = _SinkScreen(lambda s: True)
+may_resolve_name = _SinkScreen(lambda s: bool(s.get("dns")) or s.get("destination") == "command")
 
 # --- labels ----------------------------------------------------------------------------------------
 

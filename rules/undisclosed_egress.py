@@ -8,7 +8,7 @@ from datasec_scan.egress import host_allowed
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
-from ._outbound import NETWORK_TRIGGERS, Analyzer
+from ._outbound import Analyzer, may_reach_network
 
 
 class UndisclosedEgress(Rule):
@@ -54,7 +54,6 @@ class UndisclosedEgress(Rule):
     severity = Severity.MEDIUM
     confidence = Confidence.HIGH
     cwe = (359, 201)
-    triggers = NETWORK_TRIGGERS
     VALID = (
         "import requests\nrequests.get('https://example.com/x')\n",  # no allow list: silent
         Example("import requests\nrequests.get('https://api.example.com/x')\n", egress_allow=("*.example.com",)),
@@ -65,6 +64,11 @@ class UndisclosedEgress(Rule):
                 egress_allow=("api.example.com", "*.example.org")),
         Example("import socket\ns = socket.create_connection(('203.0.113.5', 443))\n", egress_allow=("10.0.0.0/8",)),
     )
+
+    @classmethod
+    def triggered_by(cls, text: str) -> bool:
+        """Necessary for a report: a network call of the sink catalog, see `_outbound`'s pre-screens."""
+        return may_reach_network(text)
 
     def visit_Call(self, node: cst.Call) -> None:
         allow = getattr(self.context, "egress_allow", ())
