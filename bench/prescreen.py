@@ -1,8 +1,9 @@
 """How much of a corpus each rule's pre-screen lets through to the parser (run by hand, not a test).
 
 Usage:  python bench/prescreen.py FOLDER [FOLDER ...] [--select DS1]
-For every Python-reading rule: the share of lines in files where `applies_to(path, text)` holds, and the
-share where it is the only rule that holds; then the share of lines that get parsed at all (the union).
+For every Python-reading rule: the share of lines in files where `applies_to(path, text)` holds, the
+share where it is the only rule that holds, and the seconds the pre-screen itself took; then the share of
+lines that get parsed at all (the union).
 A file is parsed when any rule applies, so one loose pre-screen costs the whole parse.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import time
 from pathlib import Path
 
 from datasec_scan.plugins import discover
@@ -26,21 +28,29 @@ def main() -> None:
     total = parsed = 0
     through: collections.Counter[str] = collections.Counter()
     alone: collections.Counter[str] = collections.Counter()
+    seconds: collections.Counter[str] = collections.Counter()
     for folder in args.folders:
         for path in sorted(folder.rglob("*.py")):
             text = path.read_bytes().decode("utf-8", "replace")
             lines = text.count("\n") + 1
             total += lines
-            hits = [r.code for r in rules if r.applies_to(str(path.relative_to(folder)), text)]
+            relative = str(path.relative_to(folder))
+            hits = []
+            for rule in rules:
+                started = time.perf_counter()
+                if rule.applies_to(relative, text):
+                    hits.append(rule.code)
+                seconds[rule.code] += time.perf_counter() - started
             parsed += lines if hits else 0
             for code in hits:
                 through[code] += lines
             if len(hits) == 1:
                 alone[hits[0]] += lines
-    print(f"{total:,} lines; parsed (any rule applies): {100 * parsed / max(total, 1):.1f}%")
+    print(f"{total:,} lines; parsed (any rule applies): {100 * parsed / max(total, 1):.1f}%; "
+          f"pre-screens took {sum(seconds.values()):.2f} s")
     for r in sorted(shown, key=lambda r: -through[r.code]):
         print(f"{r.code}  {100 * through[r.code] / max(total, 1):5.1f}%  alone {100 * alone[r.code] / max(total, 1):4.1f}%"
-              f"  {r.name}")
+              f"  {seconds[r.code]:5.2f} s  {r.name}")
 
 
 if __name__ == "__main__":
