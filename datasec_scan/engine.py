@@ -176,35 +176,38 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
     context = FileContext(path, text, kind, config.rule_options, depth=depth, limits=config.limits,
                           egress_allow=config.egress_allow)
     context.scan_nested = lambda source, anchor, how: _scan_nested(context, source, anchor, how, rules, config)
-    notes: list[Notification] = []
-    text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.applies_to(path, text)]
-    notes += _run_text_rules(context, text_rules)
-    source = python_view(text, kind)
-    cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
-                 and r.applies_to(path, source)]
-    module = None
-    if cst_rules and source.strip():
-        # libcst is recursive: shapes it cannot take (or takes quadratic time or crashes on) get the reduced scan
-        reason = (("too-deep", f"brackets nest deeper than limits.max-parse-depth ({config.limits.max_parse_depth})")
-                  if _too_deep(source, config.limits.max_parse_depth) else fallback.obstacle(source, config.limits))
-        if reason is None:
-            try:
-                module = parse_python(source)
-            except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                reason = ("parse-error", f"cannot parse as Python with libcst ({first})")
-        if module is not None:
-            context.module = module
-            problems = _run_cst_rules(context, cst_rules)
-            if any(n.kind == "too-deep" for n in problems):
-                problems = [n for n in problems if n.kind != "too-deep"]
-                module = context.module = None
-                reason = ("too-deep", "syntax tree too deep for libcst to visit")
-            notes += problems
-        if reason is not None:
-            notes += fallback.run(context, cst_rules, source, reason, config.limits)
-    notes += [Notification(path, k, m) for k, m in context.notes]
-    return context.reports, notes, module
+    try:  # (the context refers to itself through that function and the rules' caches: `release` breaks the cycles)
+        notes: list[Notification] = []
+        text_rules = [r for r in rules.rules if issubclass(r, TextRule) and kind in r.file_kinds and r.applies_to(path, text)]
+        notes += _run_text_rules(context, text_rules)
+        source = python_view(text, kind)
+        cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
+                     and r.applies_to(path, source)]
+        module = None
+        if cst_rules and source.strip():
+            # libcst is recursive: shapes it cannot take (or takes quadratic time or crashes on) get the reduced scan
+            reason = (("too-deep", f"brackets nest deeper than limits.max-parse-depth ({config.limits.max_parse_depth})")
+                      if _too_deep(source, config.limits.max_parse_depth) else fallback.obstacle(source, config.limits))
+            if reason is None:
+                try:
+                    module = parse_python(source)
+                except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError) as exc:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    reason = ("parse-error", f"cannot parse as Python with libcst ({first})")
+            if module is not None:
+                context.module = module
+                problems = _run_cst_rules(context, cst_rules)
+                if any(n.kind == "too-deep" for n in problems):
+                    problems = [n for n in problems if n.kind != "too-deep"]
+                    module = context.module = None
+                    reason = ("too-deep", "syntax tree too deep for libcst to visit")
+                notes += problems
+            if reason is not None:
+                notes += fallback.run(context, cst_rules, source, reason, config.limits)
+        notes += [Notification(path, k, m) for k, m in context.notes]
+        return context.reports, notes, module
+    finally:
+        context.release()
 
 
 def _scan_nested(outer: FileContext, source: str, anchor: cst.CSTNode, how: str, rules: RuleSet, config: Config) -> int:

@@ -21,6 +21,7 @@ LAYOUT: tuple[type[cst.CSTNode], ...] = (
 MAX_TREE_DEPTH = 250
 
 _Methods = dict[str, list[Callable[[Any], Any]]]
+_SEQUENCES = (tuple, list)
 
 
 def _skip_validation(node: cst.CSTNode) -> None:
@@ -69,21 +70,34 @@ class _Walker:
         self.fields: dict[type, tuple[str, ...]] = {}
         self.enter: dict[type, bool] = {}
 
-    def children(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    def children(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The node's children worth entering, in order (a list: cheaper than a generator for a few items)."""
         node_type = type(node)
         fields = self.fields.get(node_type)
         if fields is None:
             fields = self.fields[node_type] = _child_fields(node_type, self.skip)
         enter = self.enter
+        out = []
         for field in fields:
             value = getattr(node, field)
-            for item in value if type(value) in (tuple, list) else (value,):
-                kind = type(item)
-                wanted = enter.get(kind)
+            if type(value) in _SEQUENCES:
+                for item in value:
+                    wanted = enter.get(type(item))
+                    if wanted is None:
+                        wanted = self._classify(type(item))
+                    if wanted:
+                        out.append(item)
+            else:
+                wanted = enter.get(type(value))
                 if wanted is None:
-                    wanted = enter[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip)
+                    wanted = self._classify(type(value))
                 if wanted:
-                    yield item
+                    out.append(value)
+        return out
+
+    def _classify(self, kind: type) -> bool:
+        wanted = self.enter[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip)
+        return wanted
 
 
 @functools.cache
@@ -153,6 +167,7 @@ def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
             method(node)
 
     walk(tree, 0)
+    del walk  # the closure refers to itself: a cycle holding the visitors (and through them the tree) until collected
     for visitor in idle:
         if f"leave_{root}" in visitor_method_names(type(visitor)):
             getattr(visitor, f"leave_{root}")(tree)
@@ -184,3 +199,35 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                 method[0](node)
 
     each(tree, 0)
+    del each  # break the closure's cycle (see walk_batched)
+
+
+class _NameNodes(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.append(node)
+
+
+class _StringNodes(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.SimpleString] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.found.append(node)
+
+
+def names_in(tree: cst.CSTNode) -> list[cst.Name]:
+    """Every `Name` node under `tree` (attribute names included), in source order. (Module-level visitors: a
+    visitor class defined inside a function is a new class per call, and classes are cyclic garbage.)"""
+    visitor = _NameNodes()
+    walk(tree, visitor)
+    return visitor.found
+
+
+def strings_in(tree: cst.CSTNode) -> list[cst.SimpleString]:
+    """Every `SimpleString` node under `tree`, in source order."""
+    visitor = _StringNodes()
+    walk(tree, visitor)
+    return visitor.found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
-from datasec_scan.tree import walk
+from datasec_scan.tree import names_in, strings_in, walk
 
 from . import _catalog
 
@@ -137,6 +138,18 @@ class Source:
     steps: tuple[tuple[cst.CSTNode, str], ...]
 
 
+class _FunctionMembers(cst.CSTVisitor):
+    """Ids of the nodes inside a function, not inside its nested functions, lambdas or classes."""
+
+    def __init__(self, scope: cst.CSTNode) -> None:
+        self.scope = scope
+        self.found: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.found.add(id(node))
+        return node is self.scope or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+
+
 class Analyzer:
     """Per-file helper shared by the DS1xx rules (one per FileContext): sources, sinks and decoding."""
 
@@ -147,7 +160,10 @@ class Analyzer:
         self._flow_failed = False
         self._decoded: dict[int, Peeled | None] = {}
         self._noted: set[str] = set()
-        self._classify = self.classify  # one object, so the data-flow layer solves once per file
+        # One object, so the data-flow layer solves once per file; through a weak reference, since a bound method
+        # kept on the instance is a cycle that holds this analyzer (and what it refers to) until the collector runs.
+        analyzer = weakref.ref(self)
+        self._classify = lambda expr: analyzer().classify(expr)  # type: ignore[union-attr]
         self._hints: dict[tuple[str], bool] = {}
         self._scope_members: dict[int, frozenset[int]] = {}
 
@@ -430,15 +446,9 @@ class Analyzer:
         """Ids of the nodes inside a function (not its nested functions); cached per function."""
         key = id(scope)
         if key not in self._scope_members:
-            found: set[int] = set()
-
-            class _Collect(cst.CSTVisitor):
-                def on_visit(self, node: cst.CSTNode) -> bool:
-                    found.add(id(node))
-                    return node is scope or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
-
-            walk(scope, _Collect())
-            self._scope_members[key] = frozenset(found)
+            collect = _FunctionMembers(scope)
+            walk(scope, collect)
+            self._scope_members[key] = frozenset(collect.found)
         return self._scope_members[key]
 
     # --- decoding ------------------------------------------------------------------------------
@@ -462,14 +472,7 @@ class Analyzer:
         if not isinstance(fn, cst.Lambda) or len(fn.params.params) != 1 or not isinstance(fn.body, cst.Call):
             return None
         param = fn.params.params[0].name.value
-        uses: list[cst.Name] = []
-
-        class _Uses(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                if node.value == param:
-                    uses.append(node)
-
-        walk(fn.body, _Uses())
+        uses = [node for node in names_in(fn.body) if node.value == param]
         if len(uses) != 1:
             return None
         try:
@@ -513,23 +516,11 @@ class Analyzer:
         """The literal node a decoded payload comes from (for anchoring nested findings), else the expression."""
         best: cst.CSTNode = expr
         size = -1
-
-        class _Find(cst.CSTVisitor):
-            def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                nonlocal best, size
-                if len(node.value) > size:
-                    best, size = node, len(node.value)
-
-        walk(expr, _Find())
+        for node in strings_in(expr):
+            if len(node.value) > size:
+                best, size = node, len(node.value)
         if size < 0:
-            names: list[cst.Name] = []
-
-            class _Names(cst.CSTVisitor):
-                def visit_Name(self, node: cst.Name) -> None:
-                    names.append(node)
-
-            walk(expr, _Names())
-            for name in names:  # `exec(base64.b64decode(STAGE))`: the literal is where STAGE is assigned
+            for name in names_in(expr):  # `exec(base64.b64decode(STAGE))`: the literal is where STAGE is assigned
                 value = self.names.single_value(name.value)
                 if value is not None and value is not expr:
                     found = self.payload_literal(value)

@@ -51,6 +51,22 @@ _APPLIES = ps.any_of(
 )
 
 
+class _VariableNames(cst.CSTVisitor):
+    """The variable names an expression is built from (a module-level class: one defined per call is a new class,
+    and cyclic garbage, every time)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        walk(node.value, self)  # `os.path.join`: the attribute names are not variables
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value not in ("True", "False", "None", "os", "str", "open", "Path", "pathlib", "tempfile"):
+            self.keys.add(node.value)
+
+
 @dataclass
 class _Scope:
     downloads: list[tuple[cst.CSTNode, frozenset[str], str, str]] = field(default_factory=list)  # + source label
@@ -135,22 +151,12 @@ class DownloadAndExecute(FunctionScopes, Rule):
         if expr is None:
             return frozenset()
         an = Analyzer.of(self.context)
-        keys: set[str] = set()
+        names = _VariableNames()
         value = fold_str(expr, an.names)
         if value:
-            keys.add("=" + value.strip().strip("\"'"))
-
-        class _Names(cst.CSTVisitor):
-            def visit_Attribute(self, node: cst.Attribute) -> bool:
-                walk(node.value, self)  # `os.path.join`: the attribute names are not variables
-                return False
-
-            def visit_Name(self, node: cst.Name) -> None:
-                if node.value not in ("True", "False", "None", "os", "str", "open", "Path", "pathlib", "tempfile"):
-                    keys.add(node.value)
-
-        walk(expr, _Names())
-        return frozenset(keys)
+            names.keys.add("=" + value.strip().strip("\"'"))
+        walk(expr, names)
+        return frozenset(names.keys)
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)

@@ -6,7 +6,7 @@ import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
-from datasec_scan.tree import walk
+from datasec_scan.tree import names_in
 
 from . import _prescreen as ps
 from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional
@@ -146,17 +146,15 @@ class WebRouteExecutesInput(Rule):
         members = an._members(self._funcs[-1]) if self._funcs else frozenset()  # noqa: SLF001
 
         def follow(expr: cst.BaseExpression, depth: int) -> None:
-            class _Names(cst.CSTVisitor):
-                def visit_Name(self, n: cst.Name) -> None:
-                    if n.value in params:
-                        found.append(n)
-                    elif depth < 3 and n.value not in seen:
-                        seen.add(n.value)
-                        for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
-                            if isinstance(value, cst.BaseExpression) and id(value) in members:
-                                follow(value, depth + 1)
-
-            walk(expr, _Names())
+            for n in names_in(expr):
+                if n.value in params:
+                    found.append(n)
+                elif depth < 3 and n.value not in seen:
+                    seen.add(n.value)
+                    for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
+                        if isinstance(value, cst.BaseExpression) and id(value) in members:
+                            follow(value, depth + 1)
 
         follow(arg, 0)
+        del follow  # it refers to itself: a cycle holding the nodes it saw until the cyclic collector runs
         return found[0] if found else None

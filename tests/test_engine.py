@@ -181,3 +181,34 @@ def test_scan_file_pauses_the_cyclic_collector_only_while_it_runs() -> None:
         assert not gc.isenabled()  # a caller's choice is left as it was
     finally:
         gc.enable()
+
+
+def test_a_scan_leaves_no_syntax_tree_in_cyclic_garbage() -> None:
+    """Reference counting frees a file's tree as soon as its scan ends: nothing of it waits in a reference cycle
+    for the collector (which would then walk the whole tree, about 6% of a scan). Every built-in rule runs over
+    the rule fixtures (read as bytes, never imported), whose shapes reach the data-flow and decoding helpers."""
+    from pathlib import Path
+
+    from datasec_scan.plugins import discover
+    from datasec_scan.rule import FileContext
+
+    rules = discover()
+    fixtures = sorted((Path(__file__).resolve().parent.parent / "fixtures").glob("*.py"))
+    assert fixtures
+    for path in fixtures:  # once first, so that lazily built module-level caches exist before the count
+        scan_file(path.name, path.read_bytes(), rules, Config())
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for path in fixtures:
+            scan_file(path.name, path.read_bytes(), rules, Config())
+        gc.collect()
+        left = [o for o in gc.garbage if issubclass(type(o), (cst.CSTNode, FileContext))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert not left, f"{len(left)} tree nodes or contexts were only freed by the cyclic collector"

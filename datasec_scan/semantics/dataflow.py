@@ -38,7 +38,9 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -415,13 +417,31 @@ def _body(cls: cst.ClassDef) -> Iterator[cst.CSTNode]:
         yield from body.body
 
 
+def _callable_key(fn: Callable[..., Any]) -> object:
+    """A dictionary key for a callback that holds no reference to a bound method's object (equal bound methods,
+    `a.f` taken twice, get the same key)."""
+    owner = getattr(fn, "__self__", None)
+    return (id(owner), fn.__func__) if owner is not None and hasattr(fn, "__func__") else fn  # type: ignore[attr-defined]
+
+
+def _weak_callable(fn: Callable[[cst.BaseExpression], Iterable[str]]) -> Callable[[cst.BaseExpression], Iterable[str]]:
+    """`fn`, or for a bound method the same call through a weak reference to its object."""
+    if getattr(fn, "__self__", None) is None or not hasattr(fn, "__func__"):
+        return fn
+    method = weakref.WeakMethod(fn)  # type: ignore[arg-type]
+    return lambda expr: method()(expr)  # type: ignore[misc]
+
+
 class _Solver:
     """The fixed point for one classify function over one module."""
 
     def __init__(self, flow: FlowAnalysis, classify: Callable[[cst.BaseExpression], Iterable[str]]) -> None:
-        self.flow = flow
+        # A proxy: the analysis keeps its solvers, and a strong reference back would be a cycle holding the tree.
+        self.flow = weakref.proxy(flow)
         self.c = flow._collected
-        self.classify_fn = classify
+        # A rule's bound method (`analyzer.classify`) is held weakly: the analyzer usually keeps this analysis, and
+        # a strong reference back would be a cycle holding the whole tree until the cyclic collector runs.
+        self.classify_fn = _weak_callable(classify)
         self.env: dict[tuple, Labels] = {}
         self.classified: dict[int, tuple[str, ...]] = {}
         self.source_paths: dict[tuple[int, str], Path] = {}
@@ -801,10 +821,11 @@ class FlowAnalysis:
         return tuple(found)
 
     def _solver(self, classify: Callable[[cst.BaseExpression], Iterable[str]]) -> _Solver:
-        solver = self._solvers.get(classify)
+        key = _callable_key(classify)
+        solver = self._solvers.get(key)
         if solver is None:
             solver = _Solver(self, classify)
-            self._solvers[classify] = solver  # registered first: a classify that asks for taints gets partial answers
+            self._solvers[key] = solver  # registered first: a classify that asks for taints gets partial answers
             solver._solve()
         return solver
 
