@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Mapping
 
 from .config import Config, Limits
-from .engine import file_kind
-from .model import FileResult, Finding, Level, Location, Notification
+from .kinds import file_kind
+from .model import ArchiveView, FileResult, Finding, Level, Location, MemberInfo, Notification
 from .redact import inert
-from .rule import ArchiveRule, ArchiveView, MemberInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .discover import Target
     from .plugins import RuleSet
+    from .rule import ArchiveRule
 
 SEP = "!/"  # `pkg-1.0.tar.gz!/pkg-1.0/setup.py`
 _TYPES = ((".tar.gz", "tar"), (".tgz", "tar"), (".tar.bz2", "tar"), (".tbz2", "tar"), (".tar.xz", "tar"),
@@ -315,6 +315,8 @@ def read_member(target: "Target", limits: Limits) -> bytes | Notification:
 
 
 def archive_rules(rules: "RuleSet", fmt: str) -> list[type[ArchiveRule]]:
+    from .rule import ArchiveRule  # here, not at the top: reading archives needs no parser (libcst)
+
     return [r for r in rules.rules if isinstance(r, type) and issubclass(r, ArchiveRule) and fmt in r.formats]
 
 

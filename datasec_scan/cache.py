@@ -8,12 +8,13 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .model import Category, Confidence, FileResult, Finding, FlowStep, Level, Location, Notification, Severity, Suppression
+from .model import (Category, Confidence, FileResult, Finding, FlowStep, Level, Location, Notification, RuleInfo,
+                    Severity, Suppression)
 
 MAX_BYTES = 200_000_000  # the cache prunes its oldest entries beyond this size
 ENTRY_FORMAT = 1
@@ -27,14 +28,10 @@ def default_dir() -> Path:
     return Path(base) / "datasec-scan"
 
 
-def code_fingerprint(modules: list[str]) -> str:
-    """Changes whenever the engine or a rule module changes on disk, even without a version bump."""
+def code_fingerprint(rule_folders: list[str]) -> str:
+    """Changes whenever the engine or a rule pack's files change on disk, even without a version bump."""
     parts = [__version__, sys.version]
-    folders = {Path(__file__).parent}
-    for name in modules:
-        mod = sys.modules.get(name)
-        if mod is not None and getattr(mod, "__file__", None):
-            folders.add(Path(mod.__file__).parent)  # type: ignore[arg-type]
+    folders = {Path(__file__).parent} | {Path(f) for f in rule_folders}
     for folder in sorted(folders):
         for path in sorted(folder.rglob("*")):
             if path.suffix in (".py", ".toml", ".json") and "__pycache__" not in path.parts:
@@ -58,6 +55,25 @@ class Cache:
     def _file(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key[2:]}.json"
 
+    def _rules_file(self) -> Path:
+        return self.folder / f"rules-{hashlib.sha256(self.salt.encode()).hexdigest()[:32]}.json"
+
+    def rule_infos(self) -> tuple[RuleInfo, ...] | None:
+        """The rules' descriptions stored by an earlier run with the same salt (so a run that finds every file
+        in the cache reports them without importing the rules, or the parser they need)."""
+        try:
+            return tuple(RuleInfo(**{**d, "category": Category(d["category"]), "severity": Severity(d["severity"]),
+                                     "confidence": Confidence(d["confidence"]), "cwe": tuple(d["cwe"]),
+                                     "attack": tuple(d["attack"])})
+                         for d in json.loads(self._rules_file().read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_rule_infos(self, infos: tuple[RuleInfo, ...]) -> None:
+        rows = [{**asdict(i), "category": i.category.value, "severity": i.severity.value,
+                 "confidence": i.confidence.value} for i in infos]
+        self._write(self._rules_file(), rows)
+
     def get(self, key: str) -> FileResult | None:
         try:
             raw = self._file(key).read_text(encoding="utf-8")
@@ -66,12 +82,15 @@ class Cache:
             return None  # a missing, partial or foreign entry is a miss, never an error
 
     def put(self, key: str, result: FileResult) -> None:
-        target = self._file(key)
+        self._write(self._file(key), _result_to(result))
+
+    @staticmethod
+    def _write(target: Path, content: object) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(_result_to(result), handle, ensure_ascii=True, separators=(",", ":"))
+                json.dump(content, handle, ensure_ascii=True, separators=(",", ":"))
             os.replace(tmp, target)  # atomic: concurrent runs see a whole entry or none
         except OSError:
             pass

@@ -124,7 +124,15 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         from dataclasses import replace
 
         config = replace(config, inline_ignores=False)
-    rules = load_rules(config, select, ignore)
+    loaded: list = []
+
+    def rules_now():  # loaded once, on first need: a run answered wholly from the cache never imports them
+        if not loaded:
+            loaded.append(load_rules(config, select, ignore))
+        return loaded[0]
+
+    if no_cache:
+        rules_now()  # a broken rule pack or rule option is an error before anything is read
     root = Path.cwd()
     from . import workflow
 
@@ -146,14 +154,18 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     targets = workflow.without_excluded(targets, config, root)  # gitignore-style, relative to the config
     if changes is not None:
         targets = workflow.only_changed_targets(targets, changes, root)
-    cache = None if no_cache else open_cache(rules, config, cache_dir)
-    files = collect(workflow.with_progress(scan_targets(targets, rules, config, jobs, cache), len(targets),
+    cache = None if no_cache else open_cache(config, select, ignore, cache_dir)
+    files = collect(workflow.with_progress(scan_targets(targets, rules_now, config, jobs, cache), len(targets),
                                            workflow.progress_wanted(len(targets), fmt, output)))
+    infos = cache.rule_infos() if cache is not None and not loaded else None
+    if infos is None:
+        infos = tuple(r.info() for r in rules_now().rules)
+        if cache is not None:
+            cache.put_rule_infos(infos)
     if cache is not None:
         cache.prune()
     files = workflow.finish(files, config, root, changes, baseline, baseline_file)
-    result = ScanResult(str(root), files, tuple(r.info() for r in rules.rules), __version__, tuple(notes),
-                        packages=packages)
+    result = ScanResult(str(root), files, infos, __version__, tuple(notes), packages=packages)
     colour = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     sarif_options = {} if fmt != "sarif" else {"sarif_suppressed": sarif_suppressed, "category": sarif_category,
                                                 "read_source": _source_reader(root)}

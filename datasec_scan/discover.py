@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .archives import expand as expand_archive, is_archive
 from .config import Limits
-from .engine import file_kind
+from .kinds import file_kind
 from .model import Level, Notification
 
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".venv", "venv", "node_modules", ".mypy_cache",

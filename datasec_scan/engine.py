@@ -19,29 +19,16 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import fallback
 from .config import Config
+from .kinds import CONFIG_SUFFIXES, PYTHON_SUFFIXES, file_kind  # noqa: F401  (re-exported)
 from .model import FileResult, Finding, FlowStep, Level, Location, Notification
 from .plugins import RuleSet
 from .redact import inert, redact_all, secret_hash
 from .rule import FileContext, Report, Rule, RuleMeta, TextRule
 from .tree import parse_python, walk_batched
 
-PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
-CONFIG_SUFFIXES = (".env", ".ini", ".cfg", ".toml", ".yaml", ".yml", ".json", ".conf", ".properties")
 _PTH_EXEC_LINE = re.compile(r"^import[ \t]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 SNIPPET_CHARS = 200
-
-
-def file_kind(path: str) -> str | None:
-    """What the scanner makes of a file by its name: "python", "pth", "config" or None (not read)."""
-    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    if name.endswith(PYTHON_SUFFIXES):
-        return "python"
-    if name.endswith(".pth"):
-        return "pth"
-    if name.endswith(CONFIG_SUFFIXES) or name.startswith(".env") or name == "entry_points.txt":
-        return "config"  # entry_points.txt: a wheel's/egg's console scripts, INI-shaped
-    return None
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from .archives import archive_rules, outer_archive, run_archive_rules, wants_of
 from .config import Config
-from .engine import file_kind
+from .kinds import file_kind
 from .model import FileResult, Level, Notification, ScanResult
 from .redact import inert
-from .rule import ArchiveView, MemberInfo
+from .model import ArchiveView, MemberInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .discover import Target

@@ -6,9 +6,11 @@ import inspect
 import types
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
-from .rule import RuleMeta
+if TYPE_CHECKING:  # pragma: no cover
+    from .rule import RuleMeta
 
 ENTRY_POINT_GROUP = "datasec_scan.rules"
 
@@ -32,6 +34,7 @@ class RuleSet:
 
 def rules_from(obj: object) -> list[type[RuleMeta]]:
     """The rule classes an entry point names: a module's `RULES`, a list, or a callable returning one."""
+    from .rule import RuleMeta
     if isinstance(obj, types.ModuleType):
         obj = getattr(obj, "RULES", None)
         if obj is None:
@@ -86,9 +89,31 @@ def _load_entry_point(ep: EntryPoint) -> tuple[str, object, str]:
     return ep.name, obj, version
 
 
-def discover() -> RuleSet:
+def _entry_points() -> list[EntryPoint]:
     eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
     if not eps:
         raise PackError(f"no rule packs found in entry-point group {ENTRY_POINT_GROUP!r}; is datasec-scan installed?")
-    unique = {ep.name: ep for ep in eps}  # one distribution may be visible twice on sys.path
-    return build_ruleset(_load_entry_point(ep) for ep in unique.values())
+    return list({ep.name: ep for ep in eps}.values())  # one distribution may be visible twice on sys.path
+
+
+def discover() -> RuleSet:
+    return build_ruleset(_load_entry_point(ep) for ep in _entry_points())
+
+
+def pack_sources() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The installed packs as (name, version) and the folders their code lives in, found without importing them
+    (for cache keys: a pack's files changing on disk makes its cached results stale)."""
+    import importlib.util
+
+    packs, folders = [], []
+    for ep in _entry_points():
+        packs.append((ep.name, ep.dist.version if ep.dist is not None else "0"))
+        try:
+            spec = importlib.util.find_spec(ep.module.split(".")[0])
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            folders += list(spec.submodule_search_locations or ())
+            if spec.origin and not spec.submodule_search_locations:
+                folders.append(str(Path(spec.origin).parent))
+    return tuple(sorted(packs)), tuple(sorted(set(folders)))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, M
 
 import libcst as cst
 
-from .model import Category, Confidence, RuleInfo, Severity
+from .model import CODE_PATTERN, ArchiveView, MemberInfo, Category, Confidence, RuleInfo, Severity
 from .tree import visitor_method_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .semantics.names import NameResolver
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "How to fix", "References")
-CODE_PATTERN = re.compile(r"^DS[1-9]\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -261,37 +260,6 @@ class TextRule(RuleMeta):
                 Report(type(self), m.message, span=(m.start, m.end), severity=m.severity,
                        confidence=m.confidence, secrets=tuple(s for s in m.secrets if s))
             )
-
-
-@dataclass(frozen=True)
-class MemberInfo:
-    """One member of an archive (or one file of an installed distribution), as an archive rule sees it."""
-
-    name: str  # path inside the archive, as stored
-    size: int  # uncompressed bytes (as read, not as the header claims)
-    kind: str = "file"  # file | dir | symlink | hardlink | other
-    sha256: bytes | None = None  # digest of the content, when it was read whole
-    data: bytes | None = None  # content, only for members an archive rule `wants`
-
-
-@dataclass(frozen=True)
-class ArchiveView:
-    """What archive rules see: the archive's display path, its format and its members."""
-
-    path: str  # display path of the archive, e.g. `dist/pkg-1.0-py3-none-any.whl`
-    format: str  # wheel | sdist | egg | zip | installed
-    members: tuple[MemberInfo, ...]
-
-    def member(self, name: str) -> MemberInfo | None:
-        return next((m for m in self.members if m.name == name), None)
-
-    def text(self, name: str) -> str | None:
-        m = self.member(name)
-        return None if m is None or m.data is None else m.data.decode("utf-8", errors="replace")
-
-    def member_path(self, name: str) -> str:
-        """The display path of a member: `archive!/member` (an installed distribution joins with `/`)."""
-        return f"{self.path}/{name}" if self.format == "installed" else f"{self.path}!/{name}"
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,22 @@ import os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .archives import is_container, read_member, scan_container
 from .cache import Cache, code_fingerprint, default_dir
 from .config import Config
 from .discover import Target, read_target
-from .engine import scan_file
 from .model import FileResult, Level, Notification
-from .plugins import RuleSet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plugins import RuleSet
 
 PARALLEL_FROM = 40  # below this many files a pool costs more than it saves
 
 
 def scan_target(target: Target, rules: RuleSet, config: Config, cache: Cache | None = None) -> FileResult:
+    from .engine import scan_file  # here: a run answered from the cache never imports the parser
     if is_container(target):  # an archive or installed distribution as a whole: archive rules, limits met
         return scan_container(target, rules, config)
     data = read_member(target, config.limits) if target.member else read_target(target, config.limits.max_file_bytes)
@@ -42,21 +44,47 @@ def _scan_chunk(args: tuple[list[Target], RuleSet, Config, Cache | None]) -> lis
     return [scan_target(t, rules, config, cache) for t in targets]
 
 
-def open_cache(rules: RuleSet, config: Config, folder: Path | None = None) -> Cache:
-    """A cache whose entries are only valid for this code, these rules and this configuration."""
-    modules = sorted({r.__module__ for r in rules.rules})
-    salt = "|".join([code_fingerprint(modules), ",".join(r.code for r in rules.rules), repr(rules.packs),
-                     config.cache_key()])
+def open_cache(config: Config, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+               folder: Path | None = None) -> Cache:
+    """A cache whose entries are only valid for this code, these rule packs, this rule selection and this
+    configuration: everything that decides which rules run and how. Found without importing the rules."""
+    from .plugins import pack_sources
+
+    packs, folders = pack_sources()
+    salt = "|".join([code_fingerprint(list(folders)), repr(packs), repr((select, ignore)), config.cache_key()])
     return Cache(folder or default_dir(), salt)
+
+
+def cached_result(target: Target, config: Config, cache: Cache) -> FileResult | None:
+    """The stored result of a file whose content, path and salt match; None for a miss or an archive."""
+    if is_container(target):
+        return None
+    data = read_member(target, config.limits) if target.member else read_target(target, config.limits.max_file_bytes)
+    return None if isinstance(data, Notification) else cache.get(cache.key(target.display, data))
 
 
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def scan_targets(targets: list[Target], rules: RuleSet, config: Config, jobs: int = 0,
+def scan_targets(targets: list[Target], rules: RuleSet | Callable[[], RuleSet], config: Config, jobs: int = 0,
                  cache: Cache | None = None) -> Iterator[FileResult]:
-    """FileResults for the targets, in the targets' order."""
+    """FileResults for the targets, in the targets' order. `rules` may be a function that loads them: when a
+    filled cache answers for every file, the rules (and the parser) are never imported."""
+    found: dict[int, FileResult] = {}
+    if cache is not None and cache.folder.is_dir():  # an empty cache answers nothing: skip the look-up pass
+        for i, t in enumerate(targets):
+            hit = cached_result(t, config, cache)
+            if hit is not None:
+                found[i] = hit
+    todo = [t for i, t in enumerate(targets) if i not in found]
+    missed = _scan_all(todo, rules() if todo and callable(rules) else rules, config, jobs, cache) if todo else iter(())
+    for i in range(len(targets)):
+        yield found[i] if i in found else next(missed)
+
+
+def _scan_all(targets: list[Target], rules: RuleSet, config: Config, jobs: int, cache: Cache | None
+              ) -> Iterator[FileResult]:
     jobs = jobs or default_jobs()
     if jobs == 1 or len(targets) < PARALLEL_FROM:
         for t in targets:

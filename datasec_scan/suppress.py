@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import Config
-from .model import FileResult, Finding, Level, Notification, Suppression
+from .model import CODE_PATTERN, FileResult, Finding, Level, Notification, Suppression
 from .redact import inert
-from .rule import CODE_PATTERN
 
 # --- inline ignores -------------------------------------------------------------------------------
 

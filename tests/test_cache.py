@@ -69,3 +69,41 @@ def test_prune_keeps_the_cache_bounded(tmp_path: Path) -> None:
     cache.prune(max_bytes=500)
     remaining = sum(p.stat().st_size for p in tmp_path.glob("*/*.json"))
     assert 0 < remaining <= 500
+
+
+def test_a_wholly_cached_scan_imports_neither_rules_nor_parser(tmp_path: Path) -> None:
+    """Every file answered from the cache: the rules' descriptions come from the cache too, so neither the rule
+    packs nor libcst are imported (start-up is most of a warm run). One changed file loads them again."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text(f'token = "{FAKE}"\nimport os\nos.system("id")\n')
+    (src / "b.py").write_text("print(1)\n")
+    probe = ("import sys\nfrom datasec_scan.cli import main\ntry:\n    main()\nfinally:\n"
+             "    print(sorted(m for m in ('libcst', 'datasec_rules') if m in sys.modules), file=sys.stderr)\n")
+
+    def scan() -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", probe, "scan", str(src), "--format", "json", "--cache-dir",
+                               str(tmp_path / "cache")], capture_output=True, text=True, timeout=120)
+        return done.stdout, done.stderr.strip().splitlines()[-1]
+
+    cold, cold_modules = scan()
+    warm, warm_modules = scan()
+    assert cold_modules == "['datasec_rules', 'libcst']"
+    assert warm_modules == "[]" and warm == cold and json.loads(warm)["rules"]
+    (src / "b.py").write_text("print(2)\n")
+    changed, changed_modules = scan()
+    assert changed_modules == "['datasec_rules', 'libcst']" and json.loads(changed)["findings"] == json.loads(cold)["findings"]
+
+
+def test_rule_descriptions_round_trip_through_the_cache(tmp_path: Path) -> None:
+    from datasec_scan.cli import load_rules
+
+    infos = tuple(r.info() for r in load_rules().rules)
+    cache = Cache(tmp_path, "salt")
+    assert cache.rule_infos() is None
+    cache.put_rule_infos(infos)
+    assert cache.rule_infos() == infos
+    assert Cache(tmp_path, "other salt").rule_infos() is None
