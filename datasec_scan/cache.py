@@ -28,14 +28,19 @@ def default_dir() -> Path:
     return Path(base) / "datasec-scan"
 
 
-def code_fingerprint(rule_folders: list[str]) -> str:
-    """Changes whenever the engine or a rule pack's files change on disk, even without a version bump."""
+def code_fingerprint(rule_sources: list[str]) -> str:
+    """Changes whenever the engine or a rule pack's files change on disk, even without a version bump.
+    `rule_sources` are the packs' package folders, or the files of single-module packs."""
     parts = [__version__, sys.version]
-    folders = {Path(__file__).parent} | {Path(f) for f in rule_folders}
-    for folder in sorted(folders):
-        for path in sorted(folder.rglob("*")):
+    sources = {Path(__file__).parent} | {Path(f) for f in rule_sources}
+    for source in sorted(sources):
+        files = sorted(source.rglob("*")) if source.is_dir() else [source]
+        for path in files:
             if path.suffix in (".py", ".toml", ".json") and "__pycache__" not in path.parts:
-                st = path.stat()
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
                 parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -6,7 +6,6 @@ import inspect
 import types
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +100,8 @@ def discover() -> RuleSet:
 
 
 def pack_sources() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """The installed packs as (name, version) and the folders their code lives in, found without importing them
-    (for cache keys: a pack's files changing on disk makes its cached results stale)."""
+    """The installed packs as (name, version) and where their code lives (package folders, single-module files),
+    found without importing them (for cache keys: a pack's files changing on disk makes its results stale)."""
     import importlib.util
 
     packs, folders = [], []
@@ -112,8 +111,8 @@ def pack_sources() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
             spec = importlib.util.find_spec(ep.module.split(".")[0])
         except (ImportError, ValueError):
             spec = None
-        if spec is not None:
+        if spec is not None:  # a package's folders, or a single module's own file (not the folder it sits in)
             folders += list(spec.submodule_search_locations or ())
             if spec.origin and not spec.submodule_search_locations:
-                folders.append(str(Path(spec.origin).parent))
+                folders.append(spec.origin)
     return tuple(sorted(packs)), tuple(sorted(set(folders)))

@@ -107,3 +107,23 @@ def test_rule_descriptions_round_trip_through_the_cache(tmp_path: Path) -> None:
     cache.put_rule_infos(infos)
     assert cache.rule_infos() == infos
     assert Cache(tmp_path, "other salt").rule_infos() is None
+
+
+def test_the_code_fingerprint_follows_the_packs_files_without_importing_them(tmp_path: Path) -> None:
+    import os
+
+    from datasec_scan.cache import code_fingerprint
+    from datasec_scan.plugins import pack_sources
+
+    packs, sources = pack_sources()
+    assert "builtin" in {name for name, _ in packs}
+    assert any(Path(s, "provider_token.py").exists() for s in sources)  # its package folder, found by name
+    single = tmp_path / "mypack.py"  # a single-module pack: only its own file counts, not its folder
+    single.write_text("RULES = []\n")
+    (tmp_path / "unrelated.py").write_text("x = 1\n")
+    before = code_fingerprint([str(single)])
+    (tmp_path / "unrelated.py").write_text("x = 22\n")
+    assert code_fingerprint([str(single)]) == before
+    single.write_text("RULES = [] \n")
+    os.utime(single, ns=(1, 1))
+    assert code_fingerprint([str(single)]) != before
