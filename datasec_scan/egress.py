@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 ENTRY_POINT_GROUP = "datasec_scan.egress"
 # Files without any of these substrings cannot hold an outbound call a collector knows; they are not parsed.
@@ -119,7 +118,7 @@ def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[lis
     """The egress points of one Python file (parsed, never imported or run)."""
     from .engine import decode, file_kind
     from .rule import FileContext
-    from .tree import parse_python
+    from .tree import node_positions, parse_python
 
     if file_kind(path) != "python":
         return [], []
@@ -144,7 +143,7 @@ def collect_file(path: str, data: bytes, allow: Sequence[str] = ()) -> tuple[lis
             notes.append(f"{path}: egress collector failed: {type(exc).__name__}: {exc}")
     if not sites:
         return [], notes
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = node_positions(module)
     points = []
     for s in sites:
         line = positions[s.node].start.line if s.node in positions else 1

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import fallback
 from .config import Config
@@ -24,7 +23,7 @@ from .model import FileResult, Finding, FlowStep, Level, Location, Notification
 from .plugins import RuleSet
 from .redact import inert, redact_all, secret_hash
 from .rule import FileContext, Report, Rule, RuleMeta, TextRule
-from .tree import parse_python, walk_batched
+from .tree import node_positions, parse_python, walk_batched
 
 _PTH_EXEC_LINE = re.compile(r"^import[ \t]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
@@ -219,7 +218,7 @@ def _scan_nested(outer: FileContext, source: str, anchor: cst.CSTNode, how: str,
 def _positions(module: cst.Module | None, reports: list[Report]):
     if module is None or not any(r.node is not None or r.flow for r in reports):
         return None
-    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return node_positions(module)
 
 
 def _locate(target: Report | object, lines: _Lines, positions) -> tuple[int, int, int, int]:

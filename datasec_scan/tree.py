@@ -6,9 +6,10 @@ import dataclasses
 import functools
 import typing
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 # Layout-only nodes: no rule looks at them, and skipping them halves the walk.
 LAYOUT: tuple[type[cst.CSTNode], ...] = (
@@ -231,3 +232,15 @@ def strings_in(tree: cst.CSTNode) -> list[cst.SimpleString]:
     visitor = _StringNodes()
     walk(tree, visitor)
     return visitor.found
+
+
+def node_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """Every node's line/column range, as libcst's `PositionProvider` gives it. Its own code generation pass only:
+    `MetadataWrapper.resolve` adds a full metadata visit of the tree (libcst's transforming visitor, as slow as
+    the code generation itself) that position metadata does not use."""
+    provider = PositionProvider()
+    try:
+        provider._gen_impl(module)  # noqa: SLF001
+        return provider._computed  # noqa: SLF001
+    except AttributeError:  # a libcst whose internals moved: the public way
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)

@@ -125,3 +125,16 @@ def test_visitor_method_names_are_cached_without_keeping_local_classes_alive() -
     del local
     gc.collect()
     assert ref() is None
+
+
+def test_node_positions_equal_libcsts_position_metadata() -> None:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from datasec_scan.tree import node_positions
+
+    source = ('import os\n\n\nclass A:\n    """doc"""\n\n    def f(self, x=(1,\n             2)):\n'
+              '        return os.system(f"echo {x}")  # c\n\n\nif __name__ == "__main__":\n    A().f()\n')
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = node_positions(module)
+    assert dict(found) == dict(expected) and len(found) > 50
