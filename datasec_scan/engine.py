@@ -216,9 +216,8 @@ def _scan_nested(outer: FileContext, source: str, anchor: cst.CSTNode, how: str,
 
 
 def _positions(module: cst.Module | None, reports: list[Report]):
-    if module is None or not any(r.node is not None or r.flow for r in reports):
-        return None
-    return node_positions(module)
+    wanted = [n for r in reports for n in (r.node, *(step for step, _ in r.flow)) if isinstance(n, cst.CSTNode)]
+    return node_positions(module, wanted) if module is not None and wanted else None
 
 
 def _locate(target: Report | object, lines: _Lines, positions) -> tuple[int, int, int, int]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import typing
 import weakref
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 # Layout-only nodes: no rule looks at them, and skipping them halves the walk.
 LAYOUT: tuple[type[cst.CSTNode], ...] = (
@@ -234,13 +236,64 @@ def strings_in(tree: cst.CSTNode) -> list[cst.SimpleString]:
     return visitor.found
 
 
-def node_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
-    """Every node's line/column range, as libcst's `PositionProvider` gives it. Its own code generation pass only:
-    `MetadataWrapper.resolve` adds a full metadata visit of the tree (libcst's transforming visitor, as slow as
-    the code generation itself) that position metadata does not use."""
+def node_positions(module: cst.Module, wanted: Iterable[cst.CSTNode] | None = None
+                   ) -> Mapping[cst.CSTNode, CodeRange]:
+    """Line/column ranges as libcst's `PositionProvider` gives them, for the `wanted` nodes (and their
+    descendants) or every node. One code generation pass: `MetadataWrapper.resolve` adds a full metadata visit
+    (libcst's transforming visitor, as slow as the code generation) that positions do not use, and recording
+    every node's range is most of the pass's own cost."""
     provider = PositionProvider()
     try:
-        provider._gen_impl(module)  # noqa: SLF001
+        if wanted is None:
+            provider._gen_impl(module)  # noqa: SLF001
+        else:
+            inside: set[cst.CSTNode] = set()
+            for node in wanted:
+                walk(node, _Descendants(inside))
+            state = _WantedPositions(default_indent=module.default_indent, default_newline=module.default_newline,
+                                     provider=provider)
+            state.wanted = inside
+            module._codegen(state)  # noqa: SLF001
         return provider._computed  # noqa: SLF001
     except AttributeError:  # a libcst whose internals moved: the public way
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+class _Descendants(cst.CSTVisitor):
+    def __init__(self, found: set[cst.CSTNode]) -> None:
+        self.found = found
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.found.add(node)
+        return True
+
+
+_NOTHING = contextlib.nullcontext()
+
+
+class _WantedPositions(PositionProvidingCodegenState):
+    """libcst's position-recording code generation, recording only the wanted nodes (a node's range may be taken
+    from a child's, which is why the descendants of wanted nodes are wanted too); line and column are still
+    counted over every token, so the recorded ranges are libcst's."""
+
+    wanted: set[cst.CSTNode]
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if node in self.wanted:
+            super().before_codegen(node)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        if node in self.wanted:
+            super().after_codegen(node)
+
+    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                  end_node: cst.CSTNode | None = None):  # type: ignore[override]
+        if node not in self.wanted:
+            return _NOTHING
+        return super().record_syntactic_position(node, start_node=start_node, end_node=end_node)
+
+    def _update_position(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            super()._update_position(value)
+        else:
+            self.column += len(value)

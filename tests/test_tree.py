@@ -138,3 +138,19 @@ def test_node_positions_equal_libcsts_position_metadata() -> None:
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     found = node_positions(module)
     assert dict(found) == dict(expected) and len(found) > 50
+
+
+def test_positions_of_wanted_nodes_equal_the_full_pass() -> None:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from datasec_scan.tree import names_in, node_positions
+
+    source = ('import os\n\n\n@decorator(1,\n           2)\nclass A(Base):\n    """doc"""\n\n    def f(self, x=(1,\n'
+              '             2)):\n        y = [a for a in x]  # c\n        return os.system(f"echo {x}" \\\n'
+              '                         "more")\n\n\nif __name__ == "__main__":\n    A().f(); print(1)\n')
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    klass = module.body[1]
+    wanted = [*names_in(module), klass, klass.body.body[1], module.body[-1]]
+    found = node_positions(module, wanted)
+    assert all(found[n] == expected[n] for n in wanted)
