@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, M
 
 import libcst as cst
 
-from .model import CODE_PATTERN, ArchiveView, MemberInfo, Category, Confidence, RuleInfo, Severity
+from .model import CODE_PATTERN, ArchiveView, Category, Confidence, MemberInfo, RuleInfo, Severity  # noqa: F401  (MemberInfo: re-exported for rule packs)
 from .tree import visitor_method_names
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -145,6 +145,21 @@ def _skip_for(visit: _Methods, leave: _Methods) -> tuple[type, ...]:
     return tuple(t for t in LAYOUT if t.__name__ not in visit and t.__name__ not in leave)
 
 
+def _walk_all(node: cst.CSTNode, depth: int, visit: _Methods, leave: _Methods, walker: _Walker) -> None:
+    """`walk_batched`'s recursion (a module-level function: a nested one that calls itself is a reference cycle,
+    which would hold the visitors, and through them the tree, until the cyclic collector runs)."""
+    if depth > MAX_TREE_DEPTH:
+        raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+    name = type(node).__name__
+    if depth:  # the root's visit methods ran in walk_batched
+        for method in visit.get(name, ()):
+            method(node)
+    for child in walker.children(node):
+        _walk_all(child, depth + 1, visit, leave, walker)
+    for method in leave.get(name, ()):
+        method(node)
+
+
 def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
     """One pass calling every visitor's `visit_<Node>`/`leave_<Node>`, as libcst's `visit_batched` does.
     Return values are ignored (one visitor cannot prune the others' children), except at the root: a
@@ -157,23 +172,31 @@ def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
     visit, leave = _tables(active)
     walker = _walker(_skip_for(visit, leave))
 
-    def walk(node: cst.CSTNode, depth: int) -> None:
-        if depth > MAX_TREE_DEPTH:
-            raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
-        name = type(node).__name__
-        if depth:  # the root's visit methods ran above
-            for method in visit.get(name, ()):
-                method(node)
-        for child in walker.children(node):
-            walk(child, depth + 1)
-        for method in leave.get(name, ()):
-            method(node)
-
-    walk(tree, 0)
-    del walk  # the closure refers to itself: a cycle holding the visitors (and through them the tree) until collected
+    _walk_all(tree, 0, visit, leave, walker)
     for visitor in idle:
         if f"leave_{root}" in visitor_method_names(type(visitor)):
             getattr(visitor, f"leave_{root}")(tree)
+
+
+def _walk_one(node: cst.CSTNode, depth: int, visitor: cst.CSTVisitor, generic: bool, visit: _Methods,
+              leave: _Methods, walker: _Walker) -> None:
+    """`walk`'s recursion (module-level for the reason `_walk_all` gives)."""
+    if depth > MAX_TREE_DEPTH:
+        raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+    if generic:
+        enter = visitor.on_visit(node)
+    else:
+        method = visit.get(type(node).__name__)
+        enter = method is None or method[0](node) is not False
+    if enter:
+        for child in walker.children(node):
+            _walk_one(child, depth + 1, visitor, generic, visit, leave, walker)
+    if generic:
+        visitor.on_leave(node)
+    else:
+        method = leave.get(type(node).__name__)
+        if method is not None:
+            method[0](node)
 
 
 def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -182,27 +205,7 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     generic = type(visitor).on_visit is not cst.CSTVisitor.on_visit or type(visitor).on_leave is not cst.CSTVisitor.on_leave
     visit, leave = _tables([visitor])
     walker = _walker(() if generic else _skip_for(visit, leave))
-
-    def each(node: cst.CSTNode, depth: int) -> None:
-        if depth > MAX_TREE_DEPTH:
-            raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
-        if generic:
-            enter = visitor.on_visit(node)
-        else:
-            method = visit.get(type(node).__name__)
-            enter = method is None or method[0](node) is not False
-        if enter:
-            for child in walker.children(node):
-                each(child, depth + 1)
-        if generic:
-            visitor.on_leave(node)
-        else:
-            method = leave.get(type(node).__name__)
-            if method is not None:
-                method[0](node)
-
-    each(tree, 0)
-    del each  # break the closure's cycle (see walk_batched)
+    _walk_one(tree, 0, visitor, generic, visit, leave, walker)
 
 
 class _NameNodes(cst.CSTVisitor):

@@ -8,7 +8,7 @@ import collections
 import fnmatch
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,6 +17,7 @@ import libcst as cst
 from datasec_scan.semantics.constants import fold, literal_value
 
 from ._catalog import load
+from ._prescreen import UNICODE_WORDS, WORDS_TABLE
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,6 @@ _ID_TAIL = r"(?:_|[^\x00-\x7f])*"
 _IDENT_FOLLOW = re.compile(_ID_TAIL + r"[ \t\r\n\f]*[=:,)\]\\#]")
 _STR_FOLLOW = re.compile(r"[^A-Za-z0-9]*[\"']")
 _ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\n]{1,100}\}|[0-7]{1,3}|\r\n|[\s\S])")
-_compiled: dict[str, re.Pattern[str]] = {}
 
 
 def _unescape_one(m: re.Match[str]) -> str:
@@ -324,13 +324,6 @@ def text_views(text: str, strings: bool = False) -> tuple[str, ...]:
         if decoded != text:
             views.append(decoded)
     return tuple(views)
-
-
-def _regex(key: str, build: Callable[[], str]) -> re.Pattern[str]:
-    pattern = _compiled.get(key)
-    if pattern is None:
-        pattern = _compiled[key] = re.compile(build())
-    return pattern
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -453,13 +446,11 @@ class _Words:
         if not name.isascii():
             return True  # its NFKC form may be spelled differently elsewhere
         if self._counts is None:  # the words of each view, counted once (a translate and a split for ASCII text)
-            self._counts = [collections.Counter(v.encode("ascii").translate(_NON_WORD_BYTES).decode("ascii").split()
-                                                if v.isascii() else _WORD.findall(v)) for v in text_views(self._text)]
+            self._counts = [collections.Counter(v.encode("ascii").translate(WORDS_TABLE).decode("ascii").split()
+                                                if v.isascii() else UNICODE_WORDS.findall(v)) for v in text_views(self._text)]
         return max(c[name] for c in self._counts) >= 2
 
 
-_NON_WORD_BYTES = bytes(c if chr(c).isalnum() and c < 128 or c == 95 else 32 for c in range(256))
-_WORD = re.compile(r"\w+")
 
 
 _WINDOW = 256  # characters looked at before an operator: enough for any operand's last token, and linear time

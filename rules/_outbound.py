@@ -22,6 +22,7 @@ from datasec_scan.semantics.dataflow import FlowAnalysis, Taint
 from datasec_scan.semantics.names import NameResolver, dotted
 
 from . import _catalog
+from ._prescreen import UNICODE_WORDS
 
 _EMPTY = cst.Module(body=())
 
@@ -298,7 +299,7 @@ class _Features:
             else:
                 found = set(_attribute_regex(tuple(sorted(present, key=lambda w: (-len(w), w)))).findall(text))
                 for segment in _IMPORT_LIST.findall(text):
-                    found.update(present.intersection(_WORD.findall(segment)))
+                    found.update(present.intersection(UNICODE_WORDS.findall(segment)))
                 found.update(present.intersection(self._literals))
             self._words = frozenset(found)
         return self._words
@@ -308,9 +309,6 @@ class _Features:
 def _attribute_regex(words: tuple[str, ...]) -> re.Pattern[str]:
     """`.word` for these words (a file's few catalog words: a short alternation tried at every dot)."""
     return re.compile(rf"\.{_GAP}({'|'.join(map(re.escape, words))})\b")
-
-
-_WORD = re.compile(r"\w+")
 
 
 class _Tables:

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # Byte tables for `bytes.translate`: what is no part of a word (or a dotted name) becomes a space, so that a split
 # gives the tokens at C speed. Bytes of non-ASCII characters are kept; tokens holding some are split by `\w` again.
-_WORDS_TABLE = bytes(c if c in _WORD_BYTES or c >= 128 else 32 for c in range(256))
+WORDS_TABLE = bytes(c if c in _WORD_BYTES or c >= 128 else 32 for c in range(256))
 _DOTTED_TABLE = bytes(c if c in _WORD_BYTES or c >= 128 or c == 46 else 32 for c in range(256))
-_UNICODE_WORDS = re.compile(r"\w+")
+UNICODE_WORDS = re.compile(r"\w+")
 _UNICODE_DOTTED = re.compile(r"[\w.]+")
 
 
@@ -63,7 +63,7 @@ class View:
     def words(self) -> frozenset[str]:
         """Identifier-like tokens, dotted names split at their dots."""
         if self._words is None:
-            self._words = frozenset().union(*(_tokens(f, _WORDS_TABLE, _UNICODE_WORDS) for f in self.forms))
+            self._words = frozenset().union(*(_tokens(f, WORDS_TABLE, UNICODE_WORDS) for f in self.forms))
         return self._words
 
     @property

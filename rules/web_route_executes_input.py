@@ -142,19 +142,21 @@ class WebRouteExecutesInput(Rule):
         if not params:
             return None
         found: list[cst.Name] = []
-        seen: set[str] = set()
         members = an._members(self._funcs[-1]) if self._funcs else frozenset()  # noqa: SLF001
-
-        def follow(expr: cst.BaseExpression, depth: int) -> None:
-            for n in names_in(expr):
-                if n.value in params:
-                    found.append(n)
-                elif depth < 3 and n.value not in seen:
-                    seen.add(n.value)
-                    for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
-                        if isinstance(value, cst.BaseExpression) and id(value) in members:
-                            follow(value, depth + 1)
-
-        follow(arg, 0)
-        del follow  # it refers to itself: a cycle holding the nodes it saw until the cyclic collector runs
+        _follow(arg, 0, params, found, set(), members, an)
         return found[0] if found else None
+
+
+def _follow(expr: cst.BaseExpression, depth: int, params: set[str], found: list[cst.Name], seen: set[str],
+            members: frozenset[int], an: Analyzer) -> None:
+    """Route parameters `expr` is built from, through up to three assignments inside the route's function.
+    (Module-level: a nested function that calls itself is a reference cycle holding the nodes it saw.)"""
+    for n in names_in(expr):
+        if n.value in params:
+            found.append(n)
+        elif depth < 3 and n.value not in seen:
+            seen.add(n.value)
+            for value in an.names._bound.get(n.value, [])[:4]:  # noqa: SLF001
+                if isinstance(value, cst.BaseExpression) and id(value) in members:
+                    _follow(value, depth + 1, params, found, seen, members, an)
+
