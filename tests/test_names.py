@@ -102,6 +102,31 @@ def test_names_rebinding_each_other_many_times_resolve_in_bounded_work(monkeypat
     assert resolved and calls < 100_000
 
 
+@pytest.mark.parametrize("lines,last,value", [
+    # bound once but built from itself (CPython's test_strftime): no constant, and no exponential re-folding
+    (["s = s[:8] + '0' + s[9:]"], "s", None),
+    # each name twice the one before: folded once per name, not 2**n times
+    (["a0 = 'x'"] + [f"a{i} = a{i - 1} + a{i - 1}" for i in range(1, 16)], "a15", "x" * 2 ** 15),
+    (["a0 = f()"] + [f"a{i} = a{i - 1} + a{i - 1}" for i in range(1, 40)], "a39", None),
+])
+def test_fold_follows_each_name_once(monkeypatch: pytest.MonkeyPatch, lines: list[str], last: str,
+                                     value: object) -> None:
+    names = NameResolver(cst.parse_module("\n".join(lines) + "\n"))
+    calls = 0
+    original = NameResolver.single_value
+
+    def counted(self: NameResolver, name: str) -> cst.BaseExpression | None:
+        nonlocal calls
+        calls += 1
+        assert calls < 1_000, "folding is not bounded"
+        return original(self, name)
+
+    monkeypatch.setattr(NameResolver, "single_value", counted)
+    assert fold(cst.parse_expression(last), names) == value
+    assert fold(cst.parse_expression(f"{last} + ''"), names) == value  # and again, from what is remembered
+    assert calls <= len(lines) + 1
+
+
 def test_names_rebound_from_each_other_keep_every_origin() -> None:
     lines = ["import os", "old = os.environ", "new = old"]
     for i in range(200):

@@ -77,9 +77,24 @@ def fold(expr: cst.BaseExpression, names: "NameResolver | None" = None, _depth: 
     if isinstance(expr, cst.Call):
         return _fold_call(expr, names, d)
     if isinstance(expr, cst.Name) and names is not None:
-        value = names.single_value(expr.value)
-        return fold(value, names, d) if value is not None else None
+        return _fold_name(expr.value, names, d)
     return None
+
+
+def _fold_name(name: str, names: "NameResolver", d: int) -> Const | None:
+    """A name bound once, folded once per module: `s = s[:8] + '0' + s[9:]` or `b = a + a; c = b + b` would
+    otherwise cost time exponential in the depth. A name met again while it is being folded is not constant."""
+    known = names.folded.get(name)
+    # A value is reusable anywhere; "not constant" only where no more depth is left than when it was found.
+    if known is not None and (known[0] is not None or d >= known[1]):
+        return known[0]  # type: ignore[return-value]
+    value = names.single_value(name)
+    if value is None:
+        return None
+    names.folded[name] = (None, 0)
+    result = fold(value, names, d)
+    names.folded[name] = (result, d)
+    return result
 
 
 def fold_str(expr: cst.BaseExpression, names: "NameResolver | None" = None) -> str | None:

@@ -167,6 +167,8 @@ class NameResolver:
         self._names: dict[str, frozenset[str]] = {}  # a name's meaning, when it does not depend on the query
         self._cut: set[str] = set()  # names a cycle was cut at during the current expansion
         self._budget = _MAX_EXPANSIONS
+        # `constants.fold` remembers what a name folds to: (value, the depth it was folded at)
+        self.folded: dict[str, tuple[object, int]] = {}
 
     def is_bound(self, name: str) -> bool:
         return _ident(name) in self._bound
