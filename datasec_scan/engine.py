@@ -129,6 +129,13 @@ def _run_text_rules(context: FileContext, rules: Iterable[type[RuleMeta]]) -> li
     return problems
 
 
+def _tree_screen(rule: type[Rule], tree: Any, source: str) -> bool:
+    try:
+        return rule.triggered_by_tree(tree, source)
+    except (Exception, RecursionError):  # a screen that cannot tell lets the rule run
+        return True
+
+
 def _rule_failure(path: str, rule: type[RuleMeta], exc: Exception) -> Notification:
     return Notification(path, "rule-error", f"rule {rule.code} ({rule.name}) failed: {type(exc).__name__}: {exc}",
                         Level.ERROR, rule=rule.code)
@@ -170,6 +177,10 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
         cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
                      and r.applies_to(path, source)]
         module = None
+        if cst_rules and all(r.screens_tree() for r in cst_rules) and source.strip():
+            tree = fallback.quiet_ast(source)  # (None when CPython cannot parse it: then libcst decides)
+            if tree is not None:
+                cst_rules = [r for r in cst_rules if _tree_screen(r, tree, source)]
         if cst_rules and source.strip():
             # libcst is recursive: shapes it cannot take (or takes quadratic time or crashes on) get the reduced scan
             reason = (("too-deep", f"brackets nest deeper than limits.max-parse-depth ({config.limits.max_parse_depth})")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -123,10 +124,26 @@ def parse_ast(text: str, limits: "Limits") -> tuple[ast.Module | None, str]:
     if shape.tokens > limits.max_fallback_ast_tokens:
         return None, f"ast not tried: over limits.max-fallback-ast-tokens ({limits.max_fallback_ast_tokens:,})"
     try:
-        return ast.parse(text.replace("\x00", ""), type_comments=False), "CPython ast parsed the file"
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # `SyntaxWarning: invalid escape sequence` is the scanned code's business
+            return ast.parse(text.replace("\x00", ""), type_comments=False), "CPython ast parsed the file"
+    except _AST_ERRORS as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, f"CPython ast failed too ({type(exc).__name__}: {first[:120]}); regex-level scan"
+
+
+_AST_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
+
+
+def quiet_ast(text: str) -> ast.Module | None:
+    """CPython's parse of a file (never compiled or run), for rules' tree screens; None when it fails. CPython's
+    parser is not recursive on long chains and refuses deep nesting itself, so no shape pre-check is needed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, type_comments=False)
+    except _AST_ERRORS:
+        return None
 
 
 def run(context: "FileContext", rules: Iterable[type], source: str, reason: tuple[str, str], limits: "Limits"

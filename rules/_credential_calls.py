@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import collections
@@ -14,9 +15,10 @@ from functools import lru_cache
 
 import libcst as cst
 
-from datasec_scan.semantics.constants import fold, literal_value
+from datasec_scan.semantics.constants import TreeFolding, fold, literal_value
 
 from ._catalog import load
+from ._credentials import is_secret_name
 from ._prescreen import UNICODE_WORDS, WORDS_TABLE
 
 
@@ -550,6 +552,88 @@ def may_build_string(text: str) -> bool:
             return True
     return False
 
+
+
+# DS202 on CPython's syntax tree: once the text screen lets a file through, this decides without libcst's parse
+# whether any (name, value) pair the visitors would `_check` can be reported. Branch for branch with them.
+
+def _is_built_tree(node: ast.AST) -> bool:
+    """`is_built_string` on CPython's tree."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Add)
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.value, (ast.Constant, ast.JoinedStr))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in _BUILDER_METHODS
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _B64_DECODERS
+
+
+def _built_may_fold_tree(node: ast.AST, folding: TreeFolding) -> bool:
+    """Whether `built_string` may give a value: the base64 path (`_b64_call`) or `fold` of the whole."""
+    inner = node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+        node.func.attr == "decode" and isinstance(node.func.value, ast.Call)) else node
+    if isinstance(inner, ast.Call) and (inner.args or inner.keywords):
+        func = inner.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name in _B64_DECODERS:
+            return any(folding.may_fold(a.value if isinstance(a, (ast.Starred, ast.keyword)) else a)
+                       for a in [*inner.args, *inner.keywords])
+    return folding.may_fold(node)
+
+
+def _tree_target_name(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and isinstance(
+            target.slice.value, str):
+        return target.slice.value
+    return None
+
+
+def _checked_pairs(tree: ast.AST, folding: TreeFolding) -> Iterator[tuple[str | None, ast.AST]]:
+    """The (name, value) pairs DS202's visitors hand to `_check` (a superset), binding names as it goes."""
+    for node in ast.walk(tree):
+        folding.bind(node)
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) and len(
+                        target.elts) == len(node.value.elts):
+                    yield from ((_tree_target_name(t), v) for t, v in zip(target.elts, node.value.elts))
+                else:
+                    yield _tree_target_name(target), node.value
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                yield _tree_target_name(node.target), node.value
+        elif isinstance(node, ast.Dict):
+            yield from ((k.value, v) for k, v in zip(node.keys, node.values)
+                        if isinstance(k, ast.Constant) and isinstance(k.value, str))
+        elif isinstance(node, ast.Call):
+            positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+            if positional and isinstance(positional[0], ast.Constant) and isinstance(positional[0].value, str):
+                # an environment read's fallback, judged against the variable's name (`_env_default`)
+                yield from ((positional[0].value, v) for v in [*positional[1:2], *(k.value for k in node.keywords)])
+            yield from ((None, a) for a in positional)
+            yield from ((k.arg, k.value) for k in node.keywords)
+        elif isinstance(node, ast.arguments):
+            params = [*node.posonlyargs, *node.args]
+            yield from ((p.arg, d) for p, d in zip(params[len(params) - len(node.defaults):], node.defaults))
+            yield from ((p.arg, d) for p, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None)
+
+
+def may_report_secret(tree: ast.AST) -> bool:
+    """Necessary for DS202 to report: a pair whose value is built from pieces that may fold, or a secret-like (or
+    Authorization) name given a plain string literal."""
+    folding = TreeFolding()
+    candidates = []
+    for name, value in _checked_pairs(tree, folding):
+        if _is_built_tree(value):
+            candidates.append(value)
+        elif name and isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)) and (
+                is_secret_name(name) or name.lower() in ("authorization", "proxy-authorization")):
+            return True
+    return any(_built_may_fold_tree(value, folding) for value in candidates)
 
 # DS203: `credential_args` yields only for a call that passes `worth_resolving` and matches a catalogued API.
 _ANY_CALL = re.compile(r"(?:aws_secret_access_key|aws_session_token)\s*=(?!=)"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Iterator
 
 import libcst as cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
-from datasec_scan.semantics.constants import fold
+from datasec_scan.semantics.constants import TreeFolding, fold
 
 from . import _prescreen as ps
 from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
@@ -57,6 +59,47 @@ _APPLIES = ps.all_of(
               ps.Names(["hmac.compare_digest", "secrets.compare_digest"])),
     ps.any_of(ps.REQUEST, ps.ROUTE, _auth_function),  # the cheapest first
 )
+
+
+def _outside_functions(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module or class body and their blocks, not entering functions."""
+    for st in statements:
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        yield st
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(st, field, None) or ():
+                yield from _outside_functions(getattr(child, "body", None) if not isinstance(child, ast.stmt) else [child])
+
+
+def _compared(test: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """The pairs `_magic_comparison` may hand to `_pair`; any call of two arguments may be a `compare_digest`."""
+    if isinstance(test, ast.BoolOp):
+        for value in test.values:
+            yield from _compared(value)
+    elif isinstance(test, ast.Call):
+        args = [a for a in test.args if not isinstance(a, ast.Starred)]
+        if len(args) == 2:
+            yield args[0], args[1]
+    elif isinstance(test, ast.Compare) and len(test.ops) == 1:
+        if isinstance(test.ops[0], ast.Eq):
+            yield test.left, test.comparators[0]
+        elif isinstance(test.ops[0], ast.In) and isinstance(test.comparators[0], (ast.Tuple, ast.List, ast.Set)):
+            yield from ((test.left, el) for el in test.comparators[0].elts if not isinstance(el, ast.Starred))
+
+
+def _may_be_magic(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> bool:
+    for subject, other in (pair, pair[::-1]):
+        if isinstance(subject, ast.Constant) and isinstance(subject.value, (str, bytes, int)) and not isinstance(
+                subject.value, bool):
+            continue  # `fold(subject)` has a value
+        if isinstance(other, ast.Constant):
+            value = other.value.decode("latin-1") if isinstance(other.value, bytes) else other.value
+            if isinstance(value, str) and len(value.strip()) >= 4 and value.strip().lower() not in _BORING | _STATES:
+                return True
+        elif folding.may_fold(other):
+            return True
+    return False
 
 
 class AuthBypassMagicValue(Rule):
@@ -123,6 +166,23 @@ class AuthBypassMagicValue(Rule):
     def triggered_by(cls, text: str) -> bool:
         """A comparison in a function, in an auth-named function, a route or near request data."""
         return ps.memo(cls.code, text, _APPLIES)
+
+    @classmethod
+    def triggered_by_tree(cls, tree, text: str) -> bool:
+        """Some `if` test or `return` value in a function holds a comparison `_magic_comparison` takes, whose one
+        side may fold to a string `_pair` accepts (at least 4 characters, not a boring or state word) and whose
+        other side is not a literal."""
+        folding = TreeFolding()
+        tests = []
+        for node in ast.walk(tree):
+            folding.bind(node)
+            if isinstance(node, ast.If):
+                tests.append(node.test)
+            elif isinstance(node, ast.Return) and isinstance(node.value, (ast.Compare, ast.Call, ast.BoolOp)):
+                tests.append(node.value)
+        outside = {id(node.test) for node in _outside_functions(tree.body) if isinstance(node, ast.If)}
+        return any(_may_be_magic(folding, pair) for test in tests if id(test) not in outside
+                   for pair in _compared(test))
 
     def __init__(self, context) -> None:
         super().__init__(context)

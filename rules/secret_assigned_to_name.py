@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 
 import libcst as cst
 
@@ -17,6 +18,7 @@ from ._credential_calls import (
     is_built_string,
     may_build_string,
     may_name_secret,
+    may_report_secret,
     string_literal,
 )
 from ._credentials import (
@@ -126,6 +128,13 @@ class SecretAssignedToName(Rule):
         `,`, `)`... or a string key followed by its quote) or an Authorization header; or a string built from
         pieces that `built_string` may fold (a provider token in it is reported whatever it is bound to)."""
         return may_name_secret(text) or may_build_string(text)
+
+    @classmethod
+    def triggered_by_tree(cls, tree, text: str) -> bool:
+        """A pair the visitors below may report, seen on CPython's tree (`may_report_secret`). CPython folds
+        identifiers to NFKC and libcst does not: where a character of the text folds into an ASCII letter or digit,
+        names may read differently, so such files are not screened."""
+        return may_report_secret(tree) or _folds_into_ascii(text)
 
     def __init__(self, context) -> None:
         super().__init__(context)
@@ -254,6 +263,15 @@ def _basic_password(encoded: str) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return password if sep and password else None
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]")
+
+
+def _folds_into_ascii(text: str) -> bool:
+    return not text.isascii() and any(_ASCII_WORD.search(unicodedata.normalize("NFKC", ch))
+                                       for ch in set(_NON_ASCII.findall(text)))
 
 
 def _has_name(node: cst.CSTNode) -> bool:

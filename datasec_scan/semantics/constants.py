@@ -221,3 +221,114 @@ def _fold_call(call: cst.Call, names: "NameResolver | None", d: int) -> Const | 
 
 def dotted_is(expr: cst.BaseExpression, *candidates: str) -> bool:
     return isinstance(expr, cst.Name) and expr.value in candidates
+
+
+# --- the same question on CPython's syntax tree, asked before libcst is (see `Rule.triggered_by_tree`) ---
+
+class TreeFolding:
+    """Whether `fold` could give a value for an expression, judged on CPython's `ast` (ten times cheaper to build
+    than libcst's tree): a necessary condition, branch for branch with `fold`. Names follow the bindings that
+    `names._Bindings` records as expressions (assignments, annotated assignments, walrus, `with ... as`): a name
+    may fold only when it has one such binding and that value may fold. Call `bind` for every such node first."""
+
+    def __init__(self) -> None:
+        self.bound: dict[str, list[ast.AST]] = {}
+        self._known: dict[str, bool] = {}
+
+    def bind(self, node: ast.AST) -> None:
+        """Record the bindings of an `Assign`, `AnnAssign`, `NamedExpr` or `withitem` node (others are ignored)."""
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._bind_target(target, node.value)
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+            self._bind_target(node.target, node.value)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            self._bind_target(node.optional_vars, node.context_expr)
+
+    def _bind_target(self, target: ast.AST, value: ast.AST) -> None:
+        if isinstance(target, ast.Starred):
+            target = target.value
+        if isinstance(target, ast.Name):
+            self.bound.setdefault(target.id, []).append(value)
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(
+                target.elts) == len(value.elts):
+            for t, v in zip(target.elts, value.elts):
+                self._bind_target(t, v.value if isinstance(v, ast.Starred) else v)
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Call, ast.Await)):
+            for t in target.elts:  # `a, b = f()`: each is the call's result indexed, which `fold` never folds
+                if not isinstance(t, ast.Starred):
+                    self._bind_target(t, ast.Subscript(value, ast.Constant(0)))
+
+    def name(self, name: str) -> bool:
+        known = self._known.get(name)
+        if known is None:
+            values = self.bound.get(name, ())
+            self._known[name] = False  # met again while deciding: built from itself, which `fold` gives up on
+            known = self._known[name] = len(values) == 1 and self.may_fold(values[0])
+        return known
+
+    def may_fold(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Name):
+            return self.name(node.id)
+        if isinstance(node, ast.JoinedStr):  # (`f"{x=}"` has a conversion in this tree and none in libcst's)
+            return all(not isinstance(v, ast.FormattedValue) or self.may_fold(v.value) for v in node.values)
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Mod, ast.Mult, ast.BitXor)) or not self.may_fold(node.left):
+                return False
+            if isinstance(node.op, ast.Mod) and isinstance(node.right, ast.Tuple):
+                return self.elements_may_fold(node.right)
+            return self.may_fold(node.right)
+        if isinstance(node, ast.Subscript):
+            index = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 1 else node.slice
+            return isinstance(index, ast.Slice) and self.may_fold(node.value)  # (`s[1:2,]` is one slice)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        return False
+
+    def _call(self, node: ast.Call) -> bool:
+        args = [a for a in node.args if not isinstance(a, ast.Starred)]
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            if method == "join" and len(args) == 1:
+                return self.may_fold(func.value) and self.elements_may_fold(args[0])
+            if method == "fromhex" and len(args) == 1 and _is_name(func.value, "bytes", "bytearray"):
+                return self.may_fold(args[0])
+            if method in ("decode", "encode") and _is_name(func.value, "codecs") and len(args) == 2:
+                return all(self.may_fold(a) for a in args)
+            if not self.may_fold(func.value):
+                return False
+            if method in ("decode", "encode"):
+                return True
+            if method in ("lower", "upper", "strip", "replace") or method == "format" and all(
+                    k.arg is None for k in node.keywords):
+                return all(self.may_fold(a) for a in args)
+            return False
+        if isinstance(func, ast.Name) and len(args) == 1 and func.id in ("chr", "str", "bytes"):
+            return self.may_fold(args[0]) or func.id == "bytes" and self.elements_may_fold(args[0])
+        if _is_name(func, "bytes") and args and isinstance(args[0], (ast.List, ast.Tuple)):
+            return self.elements_may_fold(args[0])
+        return False
+
+    def elements_may_fold(self, node: ast.AST) -> bool:
+        """`_elements`: whether the items of a list, tuple, `reversed(...)`, `map(chr, ...)` may fold; for a name,
+        also a list of literals it is bound to (`"".join(parts)`, see DS202's `_join_of_bound_list`)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return all(not isinstance(e, ast.Starred) and self.may_fold(e) for e in node.elts)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return False
+        if isinstance(node, ast.Call) and len(node.args) == 1 and _is_name(node.func, "reversed"):
+            return self.elements_may_fold(node.args[0])
+        if isinstance(node, ast.Call) and len(node.args) == 2 and _is_name(node.func, "map") and _is_name(
+                node.args[0], "chr"):
+            return self.elements_may_fold(node.args[1])
+        if isinstance(node, ast.Name) and len(self.bound.get(node.id, ())) == 1 and isinstance(
+                self.bound[node.id][0], (ast.List, ast.Tuple)):
+            return self.elements_may_fold(self.bound[node.id][0])
+        return self.may_fold(node)
+
+
+def _is_name(node: ast.AST, *candidates: str) -> bool:
+    return isinstance(node, ast.Name) and node.id in candidates
