@@ -59,17 +59,36 @@ def _field_classes(node_type: type) -> tuple[tuple[str, tuple[type, ...]], ...]:
     return tuple((f.name, tuple(_node_classes(hints.get(f.name)))) for f in dataclasses.fields(node_type))
 
 
-def _child_fields(node_type: type, skip: tuple[type, ...]) -> tuple[str, ...]:
-    """The fields of a node type that can hold a node worth visiting: not text, not only layout."""
-    return tuple(name for name, classes in _field_classes(node_type) if any(not issubclass(c, skip) for c in classes))
+@functools.cache
+def _subclasses(base: type) -> frozenset[type]:
+    return frozenset({base}).union(*(_subclasses(sub) for sub in base.__subclasses__()))
+
+
+@functools.cache
+def _child_types(node_type: type) -> frozenset[type]:
+    return frozenset().union(*(_subclasses(c) for _, classes in _field_classes(node_type) for c in classes))
+
+
+@functools.cache
+def _reachable(node_type: type) -> frozenset[str]:
+    """Names of the node types that may occur anywhere below a node of this type, by libcst's field annotations."""
+    todo, seen = [node_type], {node_type}
+    while todo:
+        for kind in _child_types(todo.pop()) - seen:
+            seen.add(kind)
+            todo.append(kind)
+    return frozenset(kind.__name__ for kind in seen if kind is not node_type or node_type in _child_types(node_type))
 
 
 class _Walker:
     """Tables for one set of skipped types: which fields of a node type to follow, and whether a value is a node to enter.
-    Classifying by exact type keeps the walk off libcst's ABC `isinstance`, which is most of a naive walk."""
+    Classifying by exact type keeps the walk off libcst's ABC `isinstance`, which is most of a naive walk. With
+    `wanted` (the node type names some visitor has methods for), a node is entered only when it is of such a
+    type or may contain one: names, strings, numbers and operators are most of a tree and rarely visited."""
 
-    def __init__(self, skip: tuple[type, ...]) -> None:
+    def __init__(self, skip: tuple[type, ...], wanted: frozenset[str] | None = None) -> None:
         self.skip = skip
+        self.wanted = wanted
         self.fields: dict[type, tuple[str, ...]] = {}
         self.enter: dict[type, bool] = {}
 
@@ -78,7 +97,9 @@ class _Walker:
         node_type = type(node)
         fields = self.fields.get(node_type)
         if fields is None:
-            fields = self.fields[node_type] = _child_fields(node_type, self.skip)
+            fields = self.fields[node_type] = tuple(
+                name for name, classes in _field_classes(node_type)
+                if any(self.enter.get(sub, None) or self._classify(sub) for c in classes for sub in _subclasses(c)))
         enter = self.enter
         out = []
         for field in fields:
@@ -99,13 +120,15 @@ class _Walker:
         return out
 
     def _classify(self, kind: type) -> bool:
-        wanted = self.enter[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip)
+        wanted = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip) and (
+            self.wanted is None or kind.__name__ in self.wanted or not self.wanted.isdisjoint(_reachable(kind)))
+        self.enter[kind] = wanted
         return wanted
 
 
 @functools.cache
-def _walker(skip: tuple[type, ...]) -> _Walker:
-    return _Walker(skip)
+def _walker(skip: tuple[type, ...], wanted: frozenset[str] | None = None) -> _Walker:
+    return _Walker(skip, wanted)
 
 
 def _tables(visitors: list[Any]) -> tuple[_Methods, _Methods]:
@@ -170,7 +193,7 @@ def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
         method = getattr(visitor, f"visit_{root}") if f"visit_{root}" in visitor_method_names(type(visitor)) else None
         (idle if method is not None and method(tree) is False else active).append(visitor)
     visit, leave = _tables(active)
-    walker = _walker(_skip_for(visit, leave))
+    walker = _walker(_skip_for(visit, leave), frozenset(visit) | frozenset(leave))
 
     _walk_all(tree, 0, visit, leave, walker)
     for visitor in idle:
@@ -204,7 +227,7 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     `leave_<Node>` always runs; a visitor overriding `on_visit`/`on_leave` gets every node through them."""
     generic = type(visitor).on_visit is not cst.CSTVisitor.on_visit or type(visitor).on_leave is not cst.CSTVisitor.on_leave
     visit, leave = _tables([visitor])
-    walker = _walker(() if generic else _skip_for(visit, leave))
+    walker = _walker((), None) if generic else _walker(_skip_for(visit, leave), frozenset(visit) | frozenset(leave))
     _walk_one(tree, 0, visitor, generic, visit, leave, walker)
 
 

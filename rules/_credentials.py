@@ -202,8 +202,13 @@ class TokenFormat:
     note: str = ""
     anchors: tuple[str, ...] = ()  # one must occur in the text for the format to be searched (cheap pre-screen)
     anchors_ci: bool = False
+    # for a format without a literal anchor: a regex that finds part of every token and begins with a literal, so
+    # the regex engine can search for that literal (a pattern beginning with a character class is tried everywhere)
+    prefilter: str = ""
 
     def may_occur(self, text: str, lowered: str) -> bool:
+        if self.prefilter:
+            return _prefilter(self.prefilter).search(text) is not None
         if not self.anchors:
             return True
         haystack = lowered if self.anchors_ci else text
@@ -212,6 +217,11 @@ class TokenFormat:
     @property
     def pattern(self) -> re.Pattern[str]:
         return _compile(self.body, self.boundary)
+
+
+@cache
+def _prefilter(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 @cache
@@ -259,7 +269,7 @@ def token_formats() -> tuple[TokenFormat, ...]:
             near=entry.get("near", ""), boundary=entry.get("boundary", _BOUNDARY),
             context_sample=entry.get("context_sample", ""), note=entry.get("note", ""),
             anchors=tuple(entry["anchors"]) if "anchors" in entry else _default_anchor(entry["regex"]),
-            anchors_ci=bool(entry.get("anchors_ci", False)),
+            anchors_ci=bool(entry.get("anchors_ci", False)), prefilter=entry.get("prefilter", ""),
         ))
     ids = [f.id for f in formats]
     if len(set(ids)) != len(ids):

@@ -74,6 +74,19 @@ def _reportable(fmt: creds.TokenFormat, value: str) -> bool:
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=[f.id for f in FORMATS])
+def test_a_formats_screen_holds_for_every_token(fmt: creds.TokenFormat) -> None:
+    """Anchors and prefilters decide whether a format is searched at all: every token (with the keyword it
+    needs before it) must pass them."""
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(value=_values(fmt))
+    def check(value: str) -> None:
+        text = f"{fmt.context_sample}{value}"
+        assert fmt.may_occur(text, text.lower()), text
+
+    check()
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=[f.id for f in FORMATS])
 @pytest.mark.parametrize("kind", ["python", "config"])
 def test_every_format_is_reported_and_never_leaks(fmt: creds.TokenFormat, kind: str, ruleset) -> None:
     seen: list[tuple[str, object]] = []

@@ -7,6 +7,7 @@ import collections
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -61,6 +62,41 @@ def test_walk_sees_what_libcst_visit_sees(path: Path) -> None:
     module.visit(their_calls)
     assert sorted(ours_calls.calls) == sorted(their_calls.calls)
     assert ours_calls.left == their_calls.left == len(ours_calls.calls)
+
+
+class _Everything(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.seen: collections.defaultdict[str, list[tuple[str, int]]] = collections.defaultdict(list)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.seen[type(node).__name__].append(("visit", id(node)))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.seen[type(original_node).__name__].append(("leave", id(original_node)))
+
+
+def _seen_by(name: str, module: cst.Module, walker: Any) -> list[tuple[str, int]]:
+    seen: list[tuple[str, int]] = []
+    visitor = type(f"Sees{name}", (cst.CSTVisitor,), {
+        f"visit_{name}": lambda self, node: seen.append(("visit", id(node))),
+        f"leave_{name}": lambda self, node: seen.append(("leave", id(node)))})()
+    walker(module, visitor)
+    return sorted(seen)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.name for p in SOURCES])
+def test_walks_skip_only_subtrees_without_a_visited_node_type(path: Path) -> None:
+    # Walks enter a node only when its type, or a type libcst's annotations allow below it, has a method:
+    # for every node type in the file, a visitor of that type alone sees the nodes libcst's full visit sees (in
+    # the walk's own order: dataclass fields, as before).
+    module = parse_python(path.read_text(encoding="utf-8"))
+    everything = _Everything()
+    module.visit(everything)
+    for name, expected in sorted(everything.seen.items()):
+        if isinstance(getattr(cst, name, None), type) and not issubclass(getattr(cst, name), LAYOUT):
+            assert _seen_by(name, module, walk) == sorted(expected), name
+            assert _seen_by(name, module, lambda m, v: walk_batched(m, [v])) == sorted(expected), name
 
 
 def test_batched_walk_calls_every_visitor_and_ignores_pruning() -> None:
