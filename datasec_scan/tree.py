@@ -70,21 +70,34 @@ def _child_types(node_type: type) -> frozenset[type]:
 
 
 @functools.cache
-def _reachable(node_type: type) -> frozenset[str]:
-    """Names of the node types that may occur anywhere below a node of this type, by libcst's field annotations."""
-    todo, seen = [node_type], {node_type}
+def _below(node_type: type) -> frozenset[type]:
+    """The node types that may occur anywhere below a node of this type, by libcst's field annotations."""
+    todo, seen = [node_type], set()
     while todo:
         for kind in _child_types(todo.pop()) - seen:
             seen.add(kind)
             todo.append(kind)
-    return frozenset(kind.__name__ for kind in seen if kind is not node_type or node_type in _child_types(node_type))
+    return frozenset(seen)
+
+
+@functools.cache
+def _below_names(node_type: type) -> frozenset[str]:
+    return frozenset(kind.__name__ for kind in _below(node_type))
+
+
+@functools.cache
+def _shallow(node_type: type) -> bool:
+    """No type in or below it can nest in itself, so its subtrees are shallow: a walk may skip them without
+    missing a tree too deep for libcst's recursive passes (`MAX_TREE_DEPTH`)."""
+    return all(kind not in _below(kind) for kind in _below(node_type) | {node_type})
 
 
 class _Walker:
     """Tables for one set of skipped types: which fields of a node type to follow, and whether a value is a node to enter.
     Classifying by exact type keeps the walk off libcst's ABC `isinstance`, which is most of a naive walk. With
     `wanted` (the node type names some visitor has methods for), a node is entered only when it is of such a
-    type or may contain one: names, strings, numbers and operators are most of a tree and rarely visited."""
+    type, may contain one, or may be deep: names, strings, numbers and operators are a third of a tree and
+    rarely visited."""
 
     def __init__(self, skip: tuple[type, ...], wanted: frozenset[str] | None = None) -> None:
         self.skip = skip
@@ -121,7 +134,8 @@ class _Walker:
 
     def _classify(self, kind: type) -> bool:
         wanted = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip) and (
-            self.wanted is None or kind.__name__ in self.wanted or not self.wanted.isdisjoint(_reachable(kind)))
+            self.wanted is None or kind.__name__ in self.wanted or not self.wanted.isdisjoint(_below_names(kind))
+            or not _shallow(kind))
         self.enter[kind] = wanted
         return wanted
 

@@ -190,3 +190,19 @@ def test_positions_of_wanted_nodes_equal_the_full_pass() -> None:
     wanted = [*names_in(module), klass, klass.body.body[1], module.body[-1]]
     found = node_positions(module, wanted)
     assert all(found[n] == expected[n] for n in wanted)
+
+
+class _Ifs(cst.CSTVisitor):
+    def visit_If(self, node: cst.If) -> None:
+        pass
+
+
+def test_walks_still_enter_deep_subtrees_no_visitor_needs() -> None:
+    # Expressions cannot hold an `if`, but a chain of 600 implicit string concatenations nests 600 deep, deeper
+    # than libcst's recursive passes (positions of findings elsewhere in the file) can go: the walk must meet it.
+    deep = "if x:\n    pass\nT = (\n" + "\n".join(f"    'x{i}'" for i in range(600)) + "\n)\n"
+    module = parse_python(deep)
+    with pytest.raises(RecursionError):
+        walk_batched(module, [_Ifs()])
+    with pytest.raises(RecursionError):
+        walk(module, _Ifs())
