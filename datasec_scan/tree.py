@@ -245,6 +245,28 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     _walk_one(tree, 0, visitor, generic, visit, leave, walker)
 
 
+def _walk_every(node: cst.CSTNode, depth: int, each: Callable[[cst.CSTNode], None], visit: _Methods,
+                leave: _Methods, walker: _Walker) -> None:
+    if depth > MAX_TREE_DEPTH:
+        raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+    each(node)
+    name = type(node).__name__
+    method = visit.get(name)
+    if method is None or method[0](node) is not False:
+        for child in walker.children(node):
+            _walk_every(child, depth + 1, each, visit, leave, walker)
+    method = leave.get(name)
+    if method is not None:
+        method[0](node)
+
+
+def walk_every(tree: cst.CSTNode, visitor: cst.CSTVisitor, each: Callable[[cst.CSTNode], None]) -> None:
+    """`walk` that also calls `each(node)` on every node but layout, before the node's `visit_<Node>`: cheaper than
+    a visitor overriding `on_visit`, which libcst dispatches by building each method's name."""
+    visit, leave = _tables([visitor])
+    _walk_every(tree, 0, each, visit, leave, _walker(_skip_for(visit, leave), None))
+
+
 class _NameNodes(cst.CSTVisitor):
     def __init__(self) -> None:
         self.found: list[cst.Name] = []

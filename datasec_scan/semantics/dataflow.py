@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..tree import walk
+from ..tree import walk, walk_every
 from .names import NameResolver, dotted
 
 MAX_ROUNDS = 12
@@ -208,10 +208,10 @@ class _Collector(cst.CSTVisitor):
     def scope(self) -> _Scope:
         return self.stack[-1]
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def record(self, node: cst.CSTNode) -> None:
+        """Called on every node before its visit method (`tree.walk_every`)."""
         if self.stack:
-            self.scope_of[id(node)] = self.scope
-        return super().on_visit(node)
+            self.scope_of[id(node)] = self.stack[-1]
 
     def visit_Module(self, node: cst.Module) -> None:
         s = _Scope(node, "<module>", None, 0)
@@ -712,7 +712,7 @@ class FlowAnalysis:
     def _collected(self) -> _Collector:
         if self._collector is None:
             collector = _Collector()
-            walk(self.module, collector)
+            walk_every(self.module, collector, collector.record)
             self._collector = collector
         return self._collector
 
