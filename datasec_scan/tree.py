@@ -59,6 +59,12 @@ def _field_classes(node_type: type) -> tuple[tuple[str, tuple[type, ...]], ...]:
     return tuple((f.name, tuple(_node_classes(hints.get(f.name)))) for f in dataclasses.fields(node_type))
 
 
+def _is_a(kind: type, bases: tuple[type, ...]) -> bool:
+    """`issubclass` by the method resolution order: libcst's node classes are ABCs, whose `issubclass` walks every
+    subclass of the base the first time it is asked (most of the cost of a process's first walk)."""
+    return any(base in kind.__mro__ for base in bases)
+
+
 @functools.cache
 def _subclasses(base: type) -> frozenset[type]:
     return frozenset({base}).union(*(_subclasses(sub) for sub in base.__subclasses__()))
@@ -66,38 +72,17 @@ def _subclasses(base: type) -> frozenset[type]:
 
 @functools.cache
 def _child_types(node_type: type) -> frozenset[type]:
+    """The node types a node of this type may hold directly, by libcst's field annotations."""
     return frozenset().union(*(_subclasses(c) for _, classes in _field_classes(node_type) for c in classes))
-
-
-@functools.cache
-def _below(node_type: type) -> frozenset[type]:
-    """The node types that may occur anywhere below a node of this type, by libcst's field annotations."""
-    todo, seen = [node_type], set()
-    while todo:
-        for kind in _child_types(todo.pop()) - seen:
-            seen.add(kind)
-            todo.append(kind)
-    return frozenset(seen)
-
-
-@functools.cache
-def _below_names(node_type: type) -> frozenset[str]:
-    return frozenset(kind.__name__ for kind in _below(node_type))
-
-
-@functools.cache
-def _shallow(node_type: type) -> bool:
-    """No type in or below it can nest in itself, so its subtrees are shallow: a walk may skip them without
-    missing a tree too deep for libcst's recursive passes (`MAX_TREE_DEPTH`)."""
-    return all(kind not in _below(kind) for kind in _below(node_type) | {node_type})
 
 
 class _Walker:
     """Tables for one set of skipped types: which fields of a node type to follow, and whether a value is a node to enter.
     Classifying by exact type keeps the walk off libcst's ABC `isinstance`, which is most of a naive walk. With
-    `wanted` (the node type names some visitor has methods for), a node is entered only when it is of such a
-    type, may contain one, or may be deep: names, strings, numbers and operators are a third of a tree and
-    rarely visited."""
+    `wanted` (the node type names some visitor has methods for), a node that holds nothing but layout is entered
+    only when it is of such a type: names, strings, numbers and operators are a third of a tree and rarely
+    visited. (Pruning more, by what types may occur below a node, saved no more on real code, cost a tenth of a
+    second per process to tabulate, and must not skip deep subtrees, which the depth guard has to meet.)"""
 
     def __init__(self, skip: tuple[type, ...], wanted: frozenset[str] | None = None) -> None:
         self.skip = skip
@@ -133,9 +118,9 @@ class _Walker:
         return out
 
     def _classify(self, kind: type) -> bool:
-        wanted = issubclass(kind, cst.CSTNode) and not issubclass(kind, self.skip) and (
-            self.wanted is None or kind.__name__ in self.wanted or not self.wanted.isdisjoint(_below_names(kind))
-            or not _shallow(kind))
+        wanted = _is_a(kind, (cst.CSTNode,)) and not _is_a(kind, self.skip) and (
+            self.wanted is None or kind.__name__ in self.wanted
+            or any(not _is_a(child, self.skip) for child in _child_types(kind)))
         self.enter[kind] = wanted
         return wanted
 
