@@ -119,6 +119,8 @@ _SINKS = tuple(
         dns=bool(s.get("dns", False)), programs=frozenset(s.get("programs", ())),
     ) for s in _catalog.load("sinks")["sink"]
 )
+# Every sink's names as one regex: most calls match none, and then no sink needs asking by name.
+_ANY_SINK_NAME = _regex(tuple(g for spec in _SINKS if spec.names is not None for g in spec.names.globs))
 _DECODERS = {"base64.b64decode": base64.b64decode, "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
              "base64.b32decode": base64.b32decode, "base64.b16decode": base64.b16decode,
              "binascii.unhexlify": binascii.unhexlify, "binascii.a2b_base64": binascii.a2b_base64,
@@ -812,8 +814,9 @@ class Analyzer:
             if 0 < len(values) <= 4:
                 names = names | {f"{n}().{method}" for v in values if isinstance(v, cst.Call)
                                  for n in self.flow.call_names(v)}
+        by_name = _ANY_SINK_NAME is not None and any(_ANY_SINK_NAME.match(n) for n in names)
         for spec in _SINKS:
-            matched = _matches(spec.names, names)
+            matched = _matches(spec.names, names) if by_name else None
             if matched is None and method in spec.methods and isinstance(call.func, cst.Attribute):
                 receiver = (dotted(call.func.value) or code_of(call.func.value, 80)).lower()
                 words = set(re.split(r"[^a-z0-9]+", receiver))
