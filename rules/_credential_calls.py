@@ -105,12 +105,14 @@ def _screen() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(last), frozenset(k for api in auth_apis() for k in api.keywords)
 
 
+_LITERALS = (cst.SimpleString, cst.ConcatenatedString)
+
+
 def _has_literal(arg: cst.Arg) -> bool:
     value = arg.value
-    if isinstance(value, (cst.Tuple, cst.List)):
-        return any(isinstance(e.value, (cst.SimpleString, cst.ConcatenatedString)) or is_built_string(e.value)
-                   for e in value.elements)
-    return isinstance(value, (cst.SimpleString, cst.ConcatenatedString)) or is_built_string(value)
+    if type(value) in (cst.Tuple, cst.List):
+        return any(type(e.value) in _LITERALS or is_built_string(e.value) for e in value.elements)  # type: ignore
+    return type(value) in _LITERALS or is_built_string(value)
 
 
 _ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -197,14 +199,20 @@ def _b64_call(node: cst.BaseExpression) -> cst.Call | None:
 
 
 def is_built_string(node: cst.BaseExpression) -> bool:
-    """A cheap shape test: an expression that builds a string out of pieces rather than a plain literal."""
-    if isinstance(node, cst.BinaryOperation):
-        return isinstance(node.operator, cst.Add)
-    if isinstance(node, cst.Subscript):
-        return isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        return node.func.attr.value in _BUILDER_METHODS
-    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in _B64_DECODERS
+    """A cheap shape test: an expression that builds a string out of pieces rather than a plain literal.
+    (Exact type tests: libcst's node classes are ABCs, whose failing `isinstance` costs a Python-level call; these
+    concrete classes have no subclasses.)"""
+    kind = type(node)
+    if kind is cst.BinaryOperation:
+        return type(node.operator) is cst.Add  # type: ignore[attr-defined]
+    if kind is cst.Subscript:
+        return type(node.value) in _LITERALS  # type: ignore[attr-defined]
+    if kind is cst.Call:
+        func = node.func  # type: ignore[attr-defined]
+        if type(func) is cst.Attribute:
+            return func.attr.value in _BUILDER_METHODS
+        return type(func) is cst.Name and func.value in _B64_DECODERS
+    return False
 
 
 def _pieces(node: cst.CSTNode, out: list[str], budget: list[int]) -> None:

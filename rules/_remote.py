@@ -148,6 +148,9 @@ class Source:
     steps: tuple[tuple[cst.CSTNode, str], ...]
 
 
+_NEW_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
 class _FunctionMembers(cst.CSTVisitor):
     """Ids of the nodes inside a function, not inside its nested functions, lambdas or classes."""
 
@@ -157,7 +160,7 @@ class _FunctionMembers(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.found.add(id(node))
-        return node is self.scope or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+        return node is self.scope or type(node) not in _NEW_SCOPES  # (exact types: no ABC isinstance per node)
 
 
 class Analyzer:

@@ -525,43 +525,44 @@ class _Solver:
         if labels:
             return {label: self._source(expr, label) for label in labels}
         d = depth + 1
-        if isinstance(expr, cst.Name):
+        kind = type(expr)  # exact types (concrete libcst classes have no subclasses; ABC `isinstance` is slow)
+        if kind is cst.Name:
             if expr.value in ("True", "False", "None"):
                 return {}
             return dict(self.env.get(self._lookup(expr.value, s).key(expr.value), {}))
-        if isinstance(expr, cst.Attribute):
+        if kind is cst.Attribute:
             if isinstance(expr.value, cst.Name) and self.c_is_self(expr.value.value, s):
                 return dict(self.env.get(self.var_key(f"field:{expr.attr.value}", s), {}))
             if expr.attr.value in _PREDICATE_METHODS:
                 return {}
             return self.eval(expr.value, s, d)
-        if isinstance(expr, cst.Subscript):
+        if kind is cst.Subscript:
             return self.eval(expr.value, s, d)
-        if isinstance(expr, cst.Call):
+        if kind is cst.Call:
             return self._call(expr, s, d)
-        if isinstance(expr, (cst.Comparison, cst.Lambda)):
+        if kind in (cst.Comparison, cst.Lambda):
             return {}
-        if isinstance(expr, cst.SimpleString):
+        if kind is cst.SimpleString:
             if self.c.files and isinstance(expr.evaluated_value, str):
                 return dict(self.env.get((0, _FILE + expr.evaluated_value), {}))
             return {}
-        if isinstance(expr, cst.UnaryOperation):
+        if kind is cst.UnaryOperation:
             return {} if isinstance(expr.operator, cst.Not) else self.eval(expr.expression, s, d)
-        if isinstance(expr, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             return self._union((expr.left, expr.right), s, d)
-        if isinstance(expr, cst.BooleanOperation):
+        if kind is cst.BooleanOperation:
             return self._union((expr.left, expr.right), s, d)
-        if isinstance(expr, cst.IfExp):
+        if kind is cst.IfExp:
             return self._union((expr.body, expr.orelse), s, d)
-        if isinstance(expr, (cst.Await, cst.NamedExpr)):
+        if kind in (cst.Await, cst.NamedExpr):
             return self.eval(expr.value if isinstance(expr, cst.NamedExpr) else expr.expression, s, d)
-        if isinstance(expr, cst.FormattedString):
+        if kind is cst.FormattedString:
             return self._union([p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)], s, d)
-        if isinstance(expr, cst.ConcatenatedString):
+        if kind is cst.ConcatenatedString:
             return self._union((expr.left, expr.right), s, d)
-        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        if kind in (cst.Tuple, cst.List, cst.Set):
             return self._union([e.value for e in expr.elements], s, d)
-        if isinstance(expr, cst.Dict):
+        if kind is cst.Dict:
             parts: list[cst.BaseExpression] = []
             for e in expr.elements:
                 if isinstance(e, cst.DictElement):
@@ -569,11 +570,11 @@ class _Solver:
                 else:
                     parts.append(e.value)
             return self._union(parts, s, d)
-        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        if kind in (cst.ListComp, cst.SetComp, cst.GeneratorExp):
             return self.eval(expr.elt, s, d)  # its loop variables are bindings of the scope
-        if isinstance(expr, cst.DictComp):
+        if kind is cst.DictComp:
             return self._union([expr.key, expr.value], s, d)
-        if isinstance(expr, cst.StarredElement):
+        if kind is cst.StarredElement:
             return self.eval(expr.value, s, d)
         return {}
 

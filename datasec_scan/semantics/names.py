@@ -37,11 +37,12 @@ def _ident(name: str) -> str:
 
 def dotted(expr: cst.BaseExpression) -> str | None:
     """`a.b.c` written out, without resolving anything; None for anything else."""
-    if isinstance(expr, cst.Name):
-        return _ident(expr.value)
-    if isinstance(expr, cst.Attribute):
-        base = dotted(expr.value)
-        return f"{base}.{_ident(expr.attr.value)}" if base else None
+    kind = type(expr)  # (exact types: libcst's ABC `isinstance` costs a Python-level call when it fails)
+    if kind is cst.Name:
+        return _ident(expr.value)  # type: ignore[attr-defined]
+    if kind is cst.Attribute:
+        base = dotted(expr.value)  # type: ignore[attr-defined]
+        return f"{base}.{_ident(expr.attr.value)}" if base else None  # type: ignore[attr-defined]
     return None
 
 
