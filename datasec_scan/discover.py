@@ -89,9 +89,11 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
                 notes.append(Notification(display_path(Path(folder) / d, root), "symlink",
                                           "symbolic link to a folder not followed", Level.NOTE))
             for name in sorted(files):
+                if file_kind(name) is None and not is_archive(name):  # by name first: most files are not read
+                    continue
                 full = Path(folder) / name
                 rel = full.relative_to(given).as_posix()
-                if (file_kind(name) is None and not is_archive(name)) or _excluded(rel, exclude):
+                if _excluded(rel, exclude):
                     continue
                 if visible is not None and full.absolute() not in visible:
                     continue
