@@ -177,7 +177,9 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
         cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
                      and r.applies_to(path, source)]
         module = None
-        if cst_rules and all(r.screens_tree() for r in cst_rules) and source.strip():
+        # (within the reduced scan's ast budget: a token is at least a character)
+        if cst_rules and all(r.screens_tree() for r in cst_rules) and source.strip() and (
+                len(source) <= config.limits.max_fallback_ast_tokens):
             tree = fallback.quiet_ast(source)  # (None when CPython cannot parse it: then libcst decides)
             if tree is not None:
                 cst_rules = [r for r in cst_rules if _tree_screen(r, tree, source)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -236,3 +237,12 @@ def test_a_failing_screen_lets_its_rule_run_and_unscreened_rules_skip_the_tree(m
     engine.scan_file("c.py", secret.encode(), RuleSet((SecretAssignedToName, _Plain), (("test", "0"),)), Config())
     assert built == []
     assert _Plain.screens_tree() is False and SecretAssignedToName.screens_tree() is True
+
+
+def test_no_tree_is_built_for_a_file_over_the_ast_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    monkeypatch.setattr(engine.fallback, "quiet_ast", lambda text: built.append(text))
+    secret = 'SECRET_KEY = "q8#Nf2@kLp7!xZ0w$Rt5vB9m"\n'
+    small = Config(limits=replace(Config().limits, max_fallback_ast_tokens=10))
+    result = engine.scan_file("b.py", secret.encode(), RuleSet((SecretAssignedToName,), (("test", "0"),)), small)
+    assert built == [] and [f.rule for f in result.findings] == ["DS202"]
