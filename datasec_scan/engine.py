@@ -177,6 +177,7 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
         cst_rules = [r for r in rules.rules if issubclass(r, Rule) and kind in r.file_kinds + (("pth",) if "python" in r.file_kinds else ())
                      and r.applies_to(path, source)]
         module = None
+        tree = None
         # (within the reduced scan's ast budget: a token is at least a character)
         if cst_rules and all(r.screens_tree() for r in cst_rules) and source.strip() and (
                 len(source) <= config.limits.max_fallback_ast_tokens):
@@ -202,7 +203,7 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
                     reason = ("too-deep", "syntax tree too deep for libcst to visit")
                 notes += problems
             if reason is not None:
-                notes += fallback.run(context, cst_rules, source, reason, config.limits)
+                notes += fallback.run(context, cst_rules, source, reason, config.limits, tree)
         notes += [Notification(path, k, m) for k, m in context.notes]
         return context.reports, notes, module
     finally:

@@ -146,11 +146,12 @@ def quiet_ast(text: str) -> ast.Module | None:
         return None
 
 
-def run(context: "FileContext", rules: Iterable[type], source: str, reason: tuple[str, str], limits: "Limits"
-        ) -> list[Notification]:
-    """The reduced scan: every rule's `fallback` hook over the ast tree (or None) and text; returns notifications."""
+def run(context: "FileContext", rules: Iterable[type], source: str, reason: tuple[str, str], limits: "Limits",
+        tree: ast.Module | None = None) -> list[Notification]:
+    """The reduced scan: every rule's `fallback` hook over the ast tree (or None) and text; returns notifications.
+    `tree`: CPython's tree of `source` when the engine already built it (for the rules' tree screens)."""
     rules = [r for r in rules if issubclass(r, Rule)]
-    tree, how = parse_ast(source, limits)
+    tree, how = (tree, "CPython ast parsed the file") if tree is not None else parse_ast(source, limits)
     notes: list[Notification] = []
     used = 0
     remap = _remapper(source, context.text)

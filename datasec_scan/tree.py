@@ -97,7 +97,7 @@ class _Walker:
         if fields is None:
             fields = self.fields[node_type] = tuple(
                 name for name, classes in _field_classes(node_type)
-                if any(self.enter.get(sub, None) or self._classify(sub) for c in classes for sub in _subclasses(c)))
+                if any(self._enters(sub) for c in classes for sub in _subclasses(c)))
         enter = self.enter
         out = []
         for field in fields:
@@ -105,17 +105,17 @@ class _Walker:
             if type(value) in _SEQUENCES:
                 for item in value:
                     wanted = enter.get(type(item))
-                    if wanted is None:
-                        wanted = self._classify(type(item))
-                    if wanted:
+                    if wanted or wanted is None and self._classify(type(item)):
                         out.append(item)
             else:
                 wanted = enter.get(type(value))
-                if wanted is None:
-                    wanted = self._classify(type(value))
-                if wanted:
+                if wanted or wanted is None and self._classify(type(value)):
                     out.append(value)
         return out
+
+    def _enters(self, kind: type) -> bool:
+        wanted = self.enter.get(kind)
+        return self._classify(kind) if wanted is None else wanted
 
     def _classify(self, kind: type) -> bool:
         wanted = _is_a(kind, (cst.CSTNode,)) and not _is_a(kind, self.skip) and (
@@ -201,10 +201,12 @@ def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
 
 
 def _walk_one(node: cst.CSTNode, depth: int, visitor: cst.CSTVisitor, generic: bool, visit: _Methods,
-              leave: _Methods, walker: _Walker) -> None:
-    """`walk`'s recursion (module-level for the reason `_walk_all` gives)."""
+              leave: _Methods, walker: _Walker, each: Callable[[cst.CSTNode], None] | None = None) -> None:
+    """`walk`'s and `walk_every`'s recursion (module-level for the reason `_walk_all` gives)."""
     if depth > MAX_TREE_DEPTH:
         raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
+    if each is not None:
+        each(node)
     if generic:
         enter = visitor.on_visit(node)
     else:
@@ -212,7 +214,7 @@ def _walk_one(node: cst.CSTNode, depth: int, visitor: cst.CSTVisitor, generic: b
         enter = method is None or method[0](node) is not False
     if enter:
         for child in walker.children(node):
-            _walk_one(child, depth + 1, visitor, generic, visit, leave, walker)
+            _walk_one(child, depth + 1, visitor, generic, visit, leave, walker, each)
     if generic:
         visitor.on_leave(node)
     else:
@@ -230,26 +232,11 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     _walk_one(tree, 0, visitor, generic, visit, leave, walker)
 
 
-def _walk_every(node: cst.CSTNode, depth: int, each: Callable[[cst.CSTNode], None], visit: _Methods,
-                leave: _Methods, walker: _Walker) -> None:
-    if depth > MAX_TREE_DEPTH:
-        raise RecursionError(f"syntax tree deeper than {MAX_TREE_DEPTH}")
-    each(node)
-    name = type(node).__name__
-    method = visit.get(name)
-    if method is None or method[0](node) is not False:
-        for child in walker.children(node):
-            _walk_every(child, depth + 1, each, visit, leave, walker)
-    method = leave.get(name)
-    if method is not None:
-        method[0](node)
-
-
 def walk_every(tree: cst.CSTNode, visitor: cst.CSTVisitor, each: Callable[[cst.CSTNode], None]) -> None:
     """`walk` that also calls `each(node)` on every node but layout, before the node's `visit_<Node>`: cheaper than
     a visitor overriding `on_visit`, which libcst dispatches by building each method's name."""
     visit, leave = _tables([visitor])
-    _walk_every(tree, 0, each, visit, leave, _walker(_skip_for(visit, leave), None))
+    _walk_one(tree, 0, visitor, False, visit, leave, _walker(_skip_for(visit, leave), None), each)
 
 
 class _NameNodes(cst.CSTVisitor):

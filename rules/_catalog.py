@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,9 @@ def table(catalog: str, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"catalog {catalog}.toml: `{key}` is not a table")
     return value
+
+
+@lru_cache(maxsize=256)
+def glob_regex(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """Catalog globs (`requests.*`, exact names) as one regex whose `match` says whether any glob matches a name."""
+    return re.compile("|".join(fnmatch.translate(g) for g in globs))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import functools
 import ipaddress
 import re
@@ -35,7 +34,7 @@ class _LazyRegex:
 
     @functools.cached_property
     def compiled(self) -> re.Pattern[str]:
-        return re.compile("|".join(fnmatch.translate(g) for g in self.globs))
+        return _catalog.glob_regex(self.globs)
 
     def match(self, text: str) -> re.Match[str] | None:
         self.match = self.compiled.match  # type: ignore[method-assign]  # later calls go straight to the regex

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import functools
 import re
 import weakref
 from collections.abc import Iterable, Iterator
@@ -76,15 +75,10 @@ def code_of(node: cst.CSTNode, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@functools.lru_cache(maxsize=64)
-def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(fnmatch.translate(p) for p in patterns))
-
-
 def any_match(names: Iterable[str], patterns: Iterable[str]) -> str | None:
     """The first name (sorted) matching the first pattern (in order) that any name matches; exact or fnmatch-style."""
     names = sorted(names)
-    union = _union(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    union = _catalog.glob_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
     if not any(union.match(n) for n in names):  # one regex turns most calls away
         return None
     for pattern in patterns:

@@ -37,6 +37,7 @@ _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "di
            "oauth", "oauth2", "token", "password", "session", "cookie", "header", "anonymous", "none", "local",
            "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default"}
 
+_NOT_MAGIC = frozenset(_BORING | _STATES)
 _DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use
 
 
@@ -95,7 +96,7 @@ def _may_be_magic(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> bool:
             continue  # `fold(subject)` has a value
         if isinstance(other, ast.Constant):
             value = other.value.decode("latin-1") if isinstance(other.value, bytes) else other.value
-            if isinstance(value, str) and len(value.strip()) >= 4 and value.strip().lower() not in _BORING | _STATES:
+            if isinstance(value, str) and len(value.strip()) >= 4 and value.strip().lower() not in _NOT_MAGIC:
                 return True
         elif folding.may_fold(other):
             return True
