@@ -6,7 +6,6 @@ import ipaddress
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -194,6 +193,8 @@ def inventory(paths: Sequence[Path], root: Path, allow: Sequence[str] = (), excl
             points += found
             notes += file_notes
     else:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=jobs or None) as pool:
             for found, file_notes in pool.map(_collect_one, work, chunksize=8):
                 points += found

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .model import Level, Notification
 from .rule import Report, Rule, TextMatch
+from .semantics.constants import TreeFolding
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Limits
@@ -265,21 +266,26 @@ def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
 
 
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)  # shared singletons, no children
+
+
 def _walk(tree: ast.AST) -> list[ast.AST]:
-    """Every node under `tree` in source order, without recursion (a deep tree must not exhaust the stack)."""
+    """Every node under `tree` in source order (but for `_LEAVES`), without recursion (a deep tree must not exhaust
+    the stack)."""
     out: list[ast.AST] = []
     stack = [tree]
+    push, pop, append, node_type, leaves = stack.append, stack.pop, out.append, ast.AST, _LEAVES
     while stack:
-        node = stack.pop()
-        out.append(node)
-        children: list[ast.AST] = []
-        for name in node._fields:
+        node = pop()
+        append(node)
+        for name in reversed(node._fields):
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                children.append(value)
-            elif isinstance(value, list):
-                children.extend(v for v in value if isinstance(v, ast.AST))
-        stack.extend(reversed(children))
+            if isinstance(value, list):
+                for item in reversed(value):
+                    if isinstance(item, node_type) and not isinstance(item, leaves):
+                        push(item)
+            elif isinstance(value, node_type) and not isinstance(value, leaves):
+                push(value)
     return out
 
 
@@ -290,6 +296,22 @@ def nodes(tree: ast.AST) -> list[ast.AST]:
     if _NODES[0] is not tree:
         _NODES[:] = [tree, _walk(tree)]
     return _NODES[1]
+
+
+_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem})  # what `TreeFolding.bind` records
+_BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
+
+
+def bound_nodes(tree: ast.AST) -> tuple[list[ast.AST], TreeFolding]:
+    """Every node of `tree` in source order, and a `TreeFolding` that has bound them all."""
+    found = nodes(tree)
+    if _BOUND[0] is not tree:
+        folding = TreeFolding()
+        for node in found:
+            if type(node) in _BINDINGS:
+                folding.bind(node)
+        _BOUND[:] = [tree, folding]
+    return found, _BOUND[1]
 
 
 def _last(name: str) -> str:

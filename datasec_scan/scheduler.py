@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from pathlib import Path
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .archives import is_container, read_member, scan_container
@@ -117,6 +114,9 @@ def _scan_indexed(args: tuple[list[int], list[Target], RuleSet, Config, Cache | 
 
 def _isolated(target: Target, rules: RuleSet, config: Config, cache: Cache | None) -> FileResult:
     """Scan one file in a fresh process of its own; if that process dies too, say so."""
+    from concurrent.futures import ProcessPoolExecutor  # (pools are imported when used: a one-file run needs none)
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(scan_target, target, rules, config, cache).result()
@@ -156,6 +156,9 @@ def _balanced_chunks(todo: list[int], targets: list[Target], jobs: int) -> list[
 
 def _scan_pooled(targets: list[Target], rules: RuleSet, config: Config, jobs: int, cache: Cache | None
                  ) -> Iterator[FileResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     results: dict[int, FileResult] = {}
     todo = list(range(len(targets)))
     shown = 0

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import libcst as cst
 
+from datasec_scan.fallback import bound_nodes
 from datasec_scan.semantics.constants import TreeFolding, fold, literal_value
 
 from ._catalog import load
@@ -600,31 +601,31 @@ def _tree_target_name(target: ast.AST) -> str | None:
     return None
 
 
-def _checked_pairs(tree: ast.AST, folding: TreeFolding) -> Iterator[tuple[str | None, ast.AST]]:
-    """The (name, value) pairs DS202's visitors hand to `_check` (a superset), binding names as it goes."""
-    for node in ast.walk(tree):
-        folding.bind(node)
-        if isinstance(node, ast.Assign):
+def _checked_pairs(nodes: list[ast.AST]) -> Iterator[tuple[str | None, ast.AST]]:
+    """The (name, value) pairs DS202's visitors hand to `_check` (a superset)."""
+    for node in nodes:
+        kind = type(node)  # (exact types: CPython's parser makes no subclasses)
+        if kind is ast.Assign:
             for target in node.targets:
                 if isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) and len(
                         target.elts) == len(node.value.elts):
                     yield from ((_tree_target_name(t), v) for t, v in zip(target.elts, node.value.elts))
                 else:
                     yield _tree_target_name(target), node.value
-        elif isinstance(node, ast.AnnAssign):
+        elif kind is ast.AnnAssign:
             if node.value is not None:
                 yield _tree_target_name(node.target), node.value
-        elif isinstance(node, ast.Dict):
+        elif kind is ast.Dict:
             yield from ((k.value, v) for k, v in zip(node.keys, node.values)
                         if isinstance(k, ast.Constant) and isinstance(k.value, str))
-        elif isinstance(node, ast.Call):
+        elif kind is ast.Call:
             positional = [a for a in node.args if not isinstance(a, ast.Starred)]
             if positional and isinstance(positional[0], ast.Constant) and isinstance(positional[0].value, str):
                 # an environment read's fallback, judged against the variable's name (`_env_default`)
                 yield from ((positional[0].value, v) for v in [*positional[1:2], *(k.value for k in node.keywords)])
             yield from ((None, a) for a in positional)
             yield from ((k.arg, k.value) for k in node.keywords)
-        elif isinstance(node, ast.arguments):
+        elif kind is ast.arguments:
             params = [*node.posonlyargs, *node.args]
             yield from ((p.arg, d) for p, d in zip(params[len(params) - len(node.defaults):], node.defaults))
             yield from ((p.arg, d) for p, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None)
@@ -633,9 +634,9 @@ def _checked_pairs(tree: ast.AST, folding: TreeFolding) -> Iterator[tuple[str | 
 def may_report_secret(tree: ast.AST) -> bool:
     """Necessary for DS202 to report: a pair whose value is built from pieces that may fold, or a secret-like (or
     Authorization) name given a plain string literal."""
-    folding = TreeFolding()
+    nodes, folding = bound_nodes(tree)
     candidates = []
-    for name, value in _checked_pairs(tree, folding):
+    for name, value in _checked_pairs(nodes):
         if _is_built_tree(value):
             candidates.append(value)
         elif name and isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)) and (

@@ -15,10 +15,15 @@ the parse. The conditions here are derived from what the rules resolve, not from
 Decoded payloads are scanned as nested files with the same pre-screens, so an outer condition only needs
 what the outer rule itself needs. A text is tokenized once (the engine asks every rule about the same text
 object in turn) and shared conditions are remembered per text.
+
+When CPython has parsed the file, a rule mixing in `CodeScreen` asks its pre-screen again as its tree screen,
+of the code alone (`CodeView`: docstrings and whole-line comments left out, where no name can be written);
+conditions that a reduced scan reads in any text are wrapped in `in_full_text`.
 """
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 import unicodedata
@@ -75,6 +80,11 @@ class View:
             self._bare = self.words.intersection(tokens)
         return self._bare
 
+    @property
+    def full(self) -> View:
+        """The view of the whole text (a `CodeView` leaves parts out)."""
+        return self
+
     def search(self, pattern: re.Pattern[str]) -> bool:
         return any(pattern.search(form) is not None for form in self.forms)
 
@@ -93,6 +103,81 @@ def view(text: str) -> View:
     return found
 
 
+_COMMENT_LINE = re.compile(r"^[ \t\f]*#[^\r\n]*", re.MULTILINE)
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def _bare_strings(tree: ast.Module) -> list[ast.Expr]:
+    """String statements (docstrings and other bare strings), in every block of statements."""
+    found: list[ast.Expr] = []
+    blocks = [tree.body]
+    while blocks:
+        for statement in blocks.pop():
+            if type(statement) is ast.Expr:
+                if type(statement.value) is ast.Constant and isinstance(statement.value.value, str):
+                    found.append(statement)
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(statement, field, None)
+                if block:
+                    blocks.append(block)
+            for part in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ():
+                blocks.append(part.body)
+    return found
+
+
+def code_text(text: str, tree: ast.Module) -> str:
+    """`text` without its bare string statements and whole-line comments: no name is resolved through them.
+
+    A line whose first character after indentation is `#` holds no code: it is a comment or lies inside a
+    string. Trailing comments stay (finding where they start needs a tokenizer)."""
+    strings = _bare_strings(tree)
+    if strings:
+        starts = [0] + [m.end() for m in _LINE_END.finditer(text)]
+
+        def offset(line: int, byte_column: int) -> int:  # ast columns count UTF-8 bytes
+            start = starts[line - 1]
+            head = text[start:start + byte_column]
+            return start + (byte_column if head.isascii() else
+                            len(text[start:].encode("utf-8", "surrogatepass")[:byte_column].decode("utf-8", "ignore")))
+
+        pieces, at = [], 0
+        for s in sorted(strings, key=lambda s: (s.lineno, s.col_offset)):
+            pieces.append(text[at:offset(s.lineno, s.col_offset)])
+            at = offset(s.end_lineno or s.lineno, s.end_col_offset or 0)
+        pieces.append(text[at:])
+        text = " ".join(pieces)
+    return _COMMENT_LINE.sub("", text)
+
+
+class CodeView(View):
+    """What a tree screen sees of a file CPython parsed: the words of its code and string literals, without bare
+    string statements (docstrings) and whole-line comments. Regexes still search the whole text, and `full` is
+    the whole text's view, for conditions a reduced scan reads from any text (comments included)."""
+
+    def __init__(self, text: str, tree: ast.Module) -> None:
+        super().__init__(code_text(text, tree))
+        self.tree = tree
+        self._full = view(text)
+
+    @property
+    def full(self) -> View:
+        return self._full
+
+    def search(self, pattern: re.Pattern[str]) -> bool:
+        return self._full.search(pattern)
+
+
+_last_code_view: list[CodeView | None] = [None]
+
+
+def code_view(text: str, tree: ast.Module) -> CodeView:
+    found = _last_code_view[0]
+    if found is None or found.tree is not tree or found.full.text is not text:
+        found = _last_code_view[0] = CodeView(text, tree)
+    return found
+
+
 Check = Callable[[View], bool]
 
 
@@ -103,6 +188,35 @@ def memo(key: str, text: str, check: Check) -> bool:
     if found is None:
         found = v.memo[key] = check(v)
     return found
+
+
+def memo_code(key: str, tree: ast.Module, text: str, check: Check) -> bool:
+    """`check` of the code of a parsed text (`CodeView`), remembered per tree under `key`: a rule's pre-screen asked
+    again without docstrings and comment lines, as its tree screen. Sound where the check's words are names the
+    rule resolves; a condition on any text (a reduced scan's gate) is wrapped in `in_full_text`."""
+    v = code_view(text, tree)
+    found = v.memo.get(key)
+    if found is None:
+        found = v.memo[key] = check(v)
+    return found
+
+
+class CodeScreen:
+    """Mixin for a rule whose pre-screen `screen` asks for names the rule resolves (plus, wrapped in `in_full_text`,
+    what its reduced scan reads): its tree screen is that pre-screen asked again of the code alone."""
+
+    code: str
+    screen: Check
+
+    @classmethod
+    def triggered_by_tree(cls, tree: ast.Module, text: str) -> bool:
+        """The pre-screen again, on the code alone (without docstrings and whole-line comments)."""
+        return memo_code(cls.code, tree, text, cls.screen)
+
+
+def in_full_text(check: Check) -> Check:
+    """`check` on the whole text, also when a tree screen asks (for what a reduced scan reads in comments)."""
+    return lambda v: check(v.full)
 
 
 def shared(key: str, check: Check) -> Check:

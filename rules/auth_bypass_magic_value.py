@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import TreeFolding, fold
@@ -173,10 +174,9 @@ class AuthBypassMagicValue(Rule):
         """Some `if` test or `return` value in a function holds a comparison `_magic_comparison` takes, whose one
         side may fold to a string `_pair` accepts (at least 4 characters, not a boring or state word) and whose
         other side is not a literal."""
-        folding = TreeFolding()
+        nodes, folding = fallback.bound_nodes(tree)
         tests = []
-        for node in ast.walk(tree):
-            folding.bind(node)
+        for node in nodes:
             if isinstance(node, ast.If):
                 tests.append(node.test)
             elif isinstance(node, ast.Return) and isinstance(node.value, (ast.Compare, ast.Call, ast.BoolOp)):

@@ -42,7 +42,7 @@ _APPLIES = ps.all_of(
 )
 
 
-class CommandListener(Rule):
+class CommandListener(ps.CodeScreen, Rule):
     """A server socket or request handler that executes what it receives: a bind shell or command listener.
 
     ## What it does
@@ -84,6 +84,7 @@ class CommandListener(Rule):
     confidence = Confidence.HIGH
     cwe = (506, 78)
     attack = ("T1059", "T1205")
+    screen = staticmethod(_APPLIES)
     VALID = (
         "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 8000))\ns.listen()\nc, _ = s.accept()\n"
         "c.sendall(b'hello')\n",
@@ -100,7 +101,7 @@ class CommandListener(Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A server (bind/accept, a handler class, an asyncio stream server) and a sink."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -45,9 +45,10 @@ _APPLIES = ps.any_of(
     ps.SPAWN,
     ps.all_of(ps.Names(["os.chmod", "pathlib.Path().chmod"]),
               ps.any_of(ps.Names(_DOWNLOAD_TO_FILE), ps.word(*_WRITE_METHODS))),
-    # `fallback._FETCH` as words (a word-set lookup, not a scan of the text), then `fallback._SHELL_PIPE`
-    ps.all_of(ps.any_of(ps.word("curl", "wget", "fetch", "iwr"), lambda v: any("Invoke-WebRequest" in f for f in v.forms)),
-              lambda v: v.search(fallback._SHELL_PIPE)),
+    # `fallback._FETCH` as words (a word-set lookup, not a scan of the text), then `fallback._SHELL_PIPE`, in any text
+    ps.in_full_text(ps.all_of(
+        ps.any_of(ps.word("curl", "wget", "fetch", "iwr"), lambda v: any("Invoke-WebRequest" in f for f in v.forms)),
+        lambda v: v.search(fallback._SHELL_PIPE))),
 )
 
 
@@ -75,7 +76,7 @@ class _Scope:
     node: cst.CSTNode | None = None
 
 
-class DownloadAndExecute(FunctionScopes, Rule):
+class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
     """A file fetched from the network and then made executable or run; `curl | sh` and PowerShell cradles.
 
     ## What it does
@@ -119,6 +120,7 @@ class DownloadAndExecute(FunctionScopes, Rule):
     confidence = Confidence.HIGH
     cwe = (494, 506)
     attack = ("T1105", "T1059")
+    screen = staticmethod(_APPLIES)
     VALID = (
         "import subprocess\nsubprocess.run(['git', 'clone', 'https://example.com/repo.git'])\n",
         "import urllib.request\nurllib.request.urlretrieve('https://example.com/data.csv', 'data.csv')\n"
@@ -133,7 +135,7 @@ class DownloadAndExecute(FunctionScopes, Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A spawner, or chmod with a download/write, or a `curl ... | sh` line for the reduced scan."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

@@ -66,7 +66,7 @@ _APPLIES = ps.any_of(
 )
 
 
-class ExecOfUntrustedPayload(Rule):
+class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     """Code execution or unsafe deserialization of data fetched from the network or hidden in an encoded literal.
 
     ## What it does
@@ -123,6 +123,7 @@ class ExecOfUntrustedPayload(Rule):
     confidence = Confidence.MEDIUM
     cwe = (94, 502, 506)
     attack = ("T1059.006", "T1027", "T1105")
+    screen = staticmethod(_APPLIES)
     VALID = (
         "exec('x = 1 + 1')\n",
         "import ast\nvalue = ast.literal_eval(text)\n",
@@ -144,7 +145,7 @@ class ExecOfUntrustedPayload(Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A sink this rule resolves (exec, a deserializer, a spawner, a shellcode copy), or what its fallback needs."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

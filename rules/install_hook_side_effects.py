@@ -129,6 +129,12 @@ class InstallHookSideEffects(Rule):
         return ps.memo(cls.code, text, _EFFECTS)
 
     @classmethod
+    def triggered_by_tree(cls, tree, text: str) -> bool:
+        """An effect in the code alone (without docstrings and comment lines), or what the reduced scan of a
+        setup.py would report on this tree (the path is not asked here: elsewhere that finds nothing)."""
+        return ps.memo_code(cls.code, tree, text, _EFFECTS) or any(fallback.install_hook(tree, text, "setup.py"))
+
+    @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]
         """Reduced scan when libcst cannot parse the file (the engine marks these findings `fallback`)."""
         yield from fallback.install_hook(tree, text, context.filename)

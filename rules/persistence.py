@@ -44,14 +44,14 @@ _APPLIES = ps.any_of(
     ps.Names(sorted(_OPENERS)),
     ps.word("write_text", "write_bytes", "open", "touch", "symlink_to"),
     ps.Names(sorted(_WRITERS)),
-    ps.all_of(lambda v: any("winreg" in w for w in v.words),
-              ps.any_of(ps.word("SetValueEx", "SetValue"), ps.has_getattr, ps.dynamic)),
+    ps.in_full_text(ps.all_of(lambda v: any("winreg" in w for w in v.words),  # (also as a string to import)
+                              ps.any_of(ps.word("SetValueEx", "SetValue"), ps.has_getattr, ps.dynamic))),
     ps.Names(sorted(_CRON_LIBRARY)),
     ps.SPAWN,
 )
 
 
-class Persistence(Rule):
+class Persistence(ps.CodeScreen, Rule):
     """Writes that make code run again later: shell rc files, cron, systemd, launchd, Run keys, startup folders, SSH keys.
 
     ## What it does
@@ -94,6 +94,7 @@ class Persistence(Rule):
     confidence = Confidence.MEDIUM
     cwe = (506,)
     attack = ("T1053", "T1543", "T1546.004", "T1547.001", "T1098.004")
+    screen = staticmethod(_APPLIES)
     VALID = (
         "import os\nwith open(os.path.expanduser('~/.bashrc')) as f:\n    print(f.read())\n",
         "from pathlib import Path\n(Path.home() / '.config' / 'tool' / 'settings.toml').write_text('x = 1')\n",
@@ -110,7 +111,7 @@ class Persistence(Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A file write, a Run-key write, a python-crontab job or a spawner."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     def fold_path(self, expr: cst.BaseExpression | None, depth: int = 0) -> str:
         """A path with home written `~`, unknown parts `*`, separators `/`, lower-cased."""

@@ -37,10 +37,10 @@ _APPLIES = ps.any_of(
     ps.SPAWN,
     ps.all_of(ps.any_of(ps.Names(CONNECT_CALLS), ps.word("connect", "connect_ex")),
               ps.any_of(ps.DUP2, ps.STDIN_WRITE)),
-    # the reduced scan's own gate (`fallback._SOCKET_TEXT`, its words looked up in the word set)
-    ps.all_of(ps.any_of(ps.word("socket", "create_connection"), ps.regex("/dev/(?:tcp|udp)/")),
-              ps.any_of(ps.word("dup2", "spawn"), lambda v: v.search(fallback._REVSHELL_TEXT),
-                        ps.regex(r"\\|[\"'](?:\s|#[^\n]*)*[rRbBuUfF]{0,2}[\"']"))),
+    # the reduced scan's own gate (`fallback._SOCKET_TEXT`, its words looked up in the word set), read in any text
+    ps.in_full_text(ps.all_of(ps.any_of(ps.word("socket", "create_connection"), ps.regex("/dev/(?:tcp|udp)/")),
+                              ps.any_of(ps.word("dup2", "spawn"), lambda v: v.search(fallback._REVSHELL_TEXT),
+                                        ps.regex(r"\\|[\"'](?:\s|#[^\n]*)*[rRbBuUfF]{0,2}[\"']")))),
 )
 
 
@@ -92,7 +92,7 @@ def _stdin_write(call: cst.Call) -> bool:
             and func.value.attr.value == "stdin")
 
 
-class ReverseShell(FunctionScopes, Rule):
+class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
     """An outbound connection wired to a shell (a reverse shell), or a reverse-shell one-liner run by a spawner.
 
     ## What it does
@@ -138,6 +138,7 @@ class ReverseShell(FunctionScopes, Rule):
     confidence = Confidence.HIGH
     cwe = (506, 78)
     attack = ("T1059", "T1071")
+    screen = staticmethod(_APPLIES)
     VALID = (
         "import subprocess\nsubprocess.run(['git', 'status'])\n",
         "import pty\npty.spawn('/bin/bash')\n",
@@ -153,7 +154,7 @@ class ReverseShell(FunctionScopes, Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A spawner, or a connection with dup2/stdin wiring, or what the reduced scan needs."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     @classmethod
     def fallback(cls, tree, text, context):  # type: ignore[override]

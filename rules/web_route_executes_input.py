@@ -18,7 +18,7 @@ _NOT_INPUT = {"self", "cls", "request", "req", "response", "db", "session", "bac
 _APPLIES = ps.all_of(ps.any_of(ps.EXEC_SINK, ps.SPAWN), ps.any_of(ps.REQUEST, ps.ROUTE))
 
 
-class WebRouteExecutesInput(Rule):
+class WebRouteExecutesInput(ps.CodeScreen, Rule):
     """A web handler (Flask, Django, FastAPI, ...) passing request data to `eval`/`exec`, a shell, or `pickle.loads`.
 
     ## What it does
@@ -63,6 +63,7 @@ class WebRouteExecutesInput(Rule):
     confidence = Confidence.HIGH
     cwe = (94, 78, 502)
     attack = ("T1505.003",)
+    screen = staticmethod(_APPLIES)
     VALID = (
         "from flask import Flask, request\nimport subprocess\napp = Flask(__name__)\n@app.route('/v')\ndef v():\n"
         "    return subprocess.run(['git', 'log', '-1'], capture_output=True).stdout\n",
@@ -79,7 +80,7 @@ class WebRouteExecutesInput(Rule):
     @classmethod
     def triggered_by(cls, text: str) -> bool:
         """A sink and request data (a request object or a route's parameters)."""
-        return ps.memo(cls.code, text, _APPLIES)
+        return ps.memo(cls.code, text, cls.screen)
 
     def __init__(self, context) -> None:
         super().__init__(context)
