@@ -214,6 +214,18 @@ class CodeScreen:
         return memo_code(cls.code, tree, text, cls.screen)
 
 
+class CodeTextScreen:
+    """Mixin for a rule whose `triggered_by(text)` reads nothing but code (names, imports, calls, their string
+    arguments) and has no reduced scan: its tree screen is `triggered_by` of the code text (`code_text`)."""
+
+    triggered_by: Callable[[str], bool]
+
+    @classmethod
+    def triggered_by_tree(cls, tree: ast.Module, text: str) -> bool:
+        """The pre-screen again, on the code alone (without docstrings and whole-line comments)."""
+        return cls.triggered_by(code_view(text, tree).text)
+
+
 def in_full_text(check: Check) -> Check:
     """`check` on the whole text, also when a tree screen asks (for what a reduced scan reads in comments)."""
     return lambda v: check(v.full)

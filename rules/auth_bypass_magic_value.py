@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -63,15 +63,24 @@ _APPLIES = ps.all_of(
 )
 
 
-def _outside_functions(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a module or class body and their blocks, not entering functions."""
+def _in_functions(statements: list[ast.stmt], functions: tuple[tuple[str, bool], ...] = ()
+                  ) -> Iterator[tuple[ast.If | ast.Return, tuple[tuple[str, bool], ...]]]:
+    """Each `if` and each `return` of a comparison, call or boolean inside a function, with the enclosing functions
+    (name, decorated), innermost last: where `visit_If` and `visit_Return` look."""
     for st in statements:
-        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        kind = type(st)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            yield from _in_functions(st.body, (*functions, (st.name, bool(st.decorator_list))))
             continue
-        yield st
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for child in getattr(st, field, None) or ():
-                yield from _outside_functions(getattr(child, "body", None) if not isinstance(child, ast.stmt) else [child])
+        if functions and (kind is ast.If or kind is ast.Return and isinstance(st.value, (ast.Compare, ast.Call,
+                                                                                          ast.BoolOp))):
+            yield st, functions
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(st, field, None)
+            if block:
+                yield from _in_functions(block, functions)
+        for part in getattr(st, "handlers", None) or getattr(st, "cases", None) or ():
+            yield from _in_functions(part.body, functions)
 
 
 def _compared(test: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
@@ -90,7 +99,9 @@ def _compared(test: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
             yield from ((test.left, el) for el in test.comparators[0].elts if not isinstance(el, ast.Starred))
 
 
-def _may_be_magic(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> bool:
+def _magic_subjects(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> Iterator[ast.AST]:
+    """The sides `_pair` may take as the subject: not a literal, compared with what may fold to a string it accepts
+    (at least 4 characters, not a boring or state word)."""
     for subject, other in (pair, pair[::-1]):
         if isinstance(subject, ast.Constant) and isinstance(subject.value, (str, bytes, int)) and not isinstance(
                 subject.value, bool):
@@ -98,9 +109,73 @@ def _may_be_magic(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> bool:
         if isinstance(other, ast.Constant):
             value = other.value.decode("latin-1") if isinstance(other.value, bytes) else other.value
             if isinstance(value, str) and len(value.strip()) >= 4 and value.strip().lower() not in _NOT_MAGIC:
-                return True
+                yield subject
         elif folding.may_fold(other):
+            yield subject
+
+
+def _undigest_tree(expr: ast.AST) -> ast.AST:
+    """`_undigest` on CPython's tree."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _DIGESTS:
+        inner = expr.func.value
+        if isinstance(inner, ast.Call) and (inner.args or inner.keywords):
+            arg = inner.args[0] if inner.args else inner.keywords[0].value  # (libcst's first argument either way)
+            arg = arg.value if isinstance(arg, ast.Starred) else arg
+            while isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in (
+                    "encode", "strip", "lower"):
+                arg = arg.func.value
+            return arg
+    return expr
+
+
+def _may_be_credential_named(expr: ast.AST) -> bool:
+    """`_credential_named` on CPython's tree, where a key that is not a plain string may be one."""
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in (
+            "strip", "lower", "upper", "encode", "decode"):
+        expr = expr.func.value
+    if isinstance(expr, ast.Name):
+        return bool(_CREDENTIAL.search(expr.id))
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id in ("user", "self", "account") and \
+                expr.attr.lower() in ("role", "name", "username", "group"):
+            return False
+        return bool(_CREDENTIAL.search(expr.attr))
+    key: ast.AST | None = None
+    if isinstance(expr, ast.Subscript):
+        if isinstance(expr.slice, (ast.Slice, ast.Tuple)):
+            return False
+        key = expr.slice
+    elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "get" and (
+            expr.args or expr.keywords):
+        key = expr.args[0] if expr.args else expr.keywords[0].value
+    if key is None:
+        return False
+    if isinstance(key, ast.Constant):
+        return isinstance(key.value, str) and bool(_CREDENTIAL.search(key.value))
+    return True
+
+
+def _may_grant(body: list[ast.stmt], func: str, code: Callable[[ast.AST], str]) -> bool:
+    """`_grant` on CPython's tree, looser: an authenticator returning anything, any `session...` target."""
+    for st in body:
+        kind = type(st)
+        if kind is ast.Return and st.value is not None:
+            value = st.value
+            if _AUTHENTICATOR.search(func) or isinstance(value, ast.Constant) and value.value is True:
+                return True
+            if isinstance(value, ast.Call) and (_GRANT_CALLS.search(code(value.func)) or isinstance(
+                    value.func, ast.Name) and any(isinstance(a, ast.Starred) for a in value.args)):
+                return True
+            if _GRANT_WORDS.search(code(value)):
+                return True
+        elif kind is ast.Expr and isinstance(st.value, ast.Call) and _GRANT_CALLS.search(code(st.value.func)):
             return True
+        elif kind is ast.Assign or kind is ast.AugAssign or kind is ast.AnnAssign:
+            for target in st.targets if kind is ast.Assign else [st.target]:
+                text = code(target)
+                if text.startswith("session") or _GRANT_WORDS.search(text) or text in (
+                        "g.user", "request.user", "current_user"):
+                    return True
     return False
 
 
@@ -171,19 +246,39 @@ class AuthBypassMagicValue(Rule):
 
     @classmethod
     def triggered_by_tree(cls, tree, text: str) -> bool:
-        """Some `if` test or `return` value in a function holds a comparison `_magic_comparison` takes, whose one
-        side may fold to a string `_pair` accepts (at least 4 characters, not a boring or state word) and whose
-        other side is not a literal."""
-        nodes, folding = fallback.bound_nodes(tree)
-        tests = []
-        for node in nodes:
-            if isinstance(node, ast.If):
-                tests.append(node.test)
-            elif isinstance(node, ast.Return) and isinstance(node.value, (ast.Compare, ast.Call, ast.BoolOp)):
-                tests.append(node.value)
-        outside = {id(node.test) for node in _outside_functions(tree.body) if isinstance(node, ast.If)}
-        return any(_may_be_magic(folding, pair) for test in tests if id(test) not in outside
-                   for pair in _compared(test))
+        """What each report needs, on CPython's tree: in a function, an `if` test or `return` value holding a
+        comparison `_magic_comparison` takes, one side of which may fold to a string `_pair` accepts while the
+        other (the subject) is no literal and may be request data or credential-named. For an `if`: a body that
+        may grant (`_grant`), in a decorated (maybe route) or auth-named function or a file with request data;
+        for a `return`: an auth-named function, and a secret-named subject or request data in the file. Whether
+        request data reaches the subject is not followed: the file's code may hold request data (`ps.REQUEST`)."""
+        folding = fallback.bound_nodes(tree)[1]
+        request: list[bool] = []  # asked at most once
+
+        def may_request() -> bool:
+            if not request:
+                request.append(ps.REQUEST(ps.code_view(text, tree)))
+            return request[0]
+
+        def code(node: ast.AST) -> str:
+            return " ".join((ast.get_source_segment(text, node) or "").split())
+
+        for statement, functions in _in_functions(tree.body):
+            func = functions[-1][0]
+            if isinstance(statement, ast.Return) and not _AUTH_FUNCTION.search(func):
+                continue
+            test = statement.test if isinstance(statement, ast.If) else statement.value
+            subjects = [_undigest_tree(s) for pair in _compared(test) for s in _magic_subjects(folding, pair)]
+            subjects = [s for s in subjects if _may_be_credential_named(s) or may_request()]
+            if not subjects:
+                continue
+            if isinstance(statement, ast.Return):
+                if may_request() or any(_SECRET.search(code(s)) for s in subjects):
+                    return True
+            elif _may_grant(statement.body, func, code) and (
+                    functions[-1][1] or any(_AUTH_FUNCTION.search(name) for name, _ in functions) or may_request()):
+                return True
+        return False
 
     def __init__(self, context) -> None:
         super().__init__(context)

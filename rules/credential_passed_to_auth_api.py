@@ -15,10 +15,11 @@ from ._credentials import (
     looks_strong,
     matches_token_format,
 )
+from ._prescreen import CodeTextScreen
 from .provider_token import reported_secrets
 
 
-class CredentialPassedToAuthApi(Rule):
+class CredentialPassedToAuthApi(CodeTextScreen, Rule):
     """A literal password, secret or token passed to an API that authenticates with it.
 
     ## What it does

@@ -10,12 +10,13 @@ from datasec_scan.semantics.constants import fold_str
 from datasec_scan.tree import walk
 
 from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text, may_resolve_name
+from ._prescreen import CodeTextScreen
 
 _LOCAL_SUFFIXES = (".local", ".localdomain", ".lan", ".home.arpa", ".localhost", ".internal")
 _ENCODERS = ("b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hexlify", "hex", "b85encode", "encode")
 
 
-class DnsExfiltration(Rule):
+class DnsExfiltration(CodeTextScreen, Rule):
     """Data is smuggled out inside a DNS name: a hostname built from data, with a constant domain, is resolved.
 
     ## What it does

@@ -8,9 +8,10 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 
 from ._outbound import RISK_TEXT, Analyzer, host_risk, label_text, may_reach_network
+from ._prescreen import CodeTextScreen
 
 
-class HighRiskDestination(Rule):
+class HighRiskDestination(CodeTextScreen, Rule):
     """An outbound call goes to a destination attackers favour: a raw public IP, a chat webhook, a paste site,
     a request catcher, a tunnel or a dynamic-DNS name.
 

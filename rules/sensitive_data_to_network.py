@@ -18,9 +18,10 @@ from ._outbound import (
     metadata_host,
     provider_hosts_match,
 )
+from ._prescreen import CodeTextScreen
 
 
-class SensitiveDataToNetwork(Rule):
+class SensitiveDataToNetwork(CodeTextScreen, Rule):
     """Sensitive data (credentials, the environment, host fingerprints, keystrokes...) reaches a network sink.
 
     ## What it does

@@ -9,9 +9,10 @@ from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 
 from ._outbound import Analyzer, may_reach_network
+from ._prescreen import CodeTextScreen
 
 
-class UndisclosedEgress(Rule):
+class UndisclosedEgress(CodeTextScreen, Rule):
     """An outbound call goes to a destination the project has not disclosed.
 
     ## What it does

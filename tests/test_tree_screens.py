@@ -170,31 +170,46 @@ def test_libcst_parses_only_when_a_rule_holds_on_the_tree(monkeypatch: pytest.Mo
 
 
 SUBJECTS = ("request.args.get('k')", "password", "token", "user.role", "x", "hashlib.sha256(pw.encode()).hexdigest()",
-            "request.headers['X-Debug']", "'abcd'")
-VALUES = ("'letmein-42'", "'ab'", "'enabled'", "KEY", "'lk' + 'jh42'", "b'Sup3rS3cret!'", "None", "42", "s", "t")
+            "request.headers['X-Debug']", "'abcd'", "request.headers.get(key='X-Token')", "cfg['api_key']", "cfg[k]",
+            "hashlib.sha256(data=pw).hexdigest()", "pw.strip().lower()", "r.args['k']", "body", "self.secret",
+            "account.name", "get_token()", "(password)")
+VALUES = ("'letmein-42'", "'ab'", "'enabled'", "KEY", "'lk' + 'jh42'", "b'Sup3rS3cret!'", "None", "42", "s", "t",
+          "'%s-key' % 'master'")
 TESTS = ("{s} == {v}", "{v} == {s}", "{s} in ({v}, 'other-value')", "{s} in [{v}]", "hmac.compare_digest({s}, {v})",
-         "cmp({s}, {v})", "a and {s} == {v}", "not {s} == {v}", "{s} == {v} == {s}", "{s} != {v}")
-BODIES = ("return True", "session['admin'] = True", "login_user(u)", "return view(*args)", "pass")
+         "cmp({s}, {v})", "a and {s} == {v}", "not {s} == {v}", "{s} == {v} == {s}", "{s} != {v}", "x or {s} == {v}")
+BODIES = ("return True", "session['admin'] = True", "login_user(u)", "return view(*args)", "pass", "return u",
+          "return redirect('/admin')", "g.user = u", "return authenticate(u)", "auth.login(u)", "is_admin = True",
+          "x, session['k'] = 1, 2", "return {'ok': True}", "return (True)", "ok = 1; return grant_access(u)",
+          "current_user: object = u", "return None")
+FUNCTIONS = ("login", "check_password", "helper", "verify_token", "index", "authenticate", "get_user_from_token",
+             "process")
+DECORATORS = ("", "@app.route('/')\n", "@login_required\n", "@router.post('/x')\n")
 
 
 @st.composite
 def _auth_programs(draw: st.DrawFn) -> str:
-    lines = [draw(st.sampled_from(["", "KEY = 'mast' + 'erkey'\n", "from flask import request, session\n"]))]
+    lines = [draw(st.sampled_from(["", "KEY = 'mast' + 'erkey'\n", "from flask import request, session\n",
+                                   "from flask import request as r\n"]))]
     for _ in range(draw(st.integers(1, 2))):
         test = draw(st.sampled_from(TESTS)).format(s=draw(st.sampled_from(SUBJECTS)), v=draw(st.sampled_from(VALUES)))
-        func = draw(st.sampled_from(["login", "check_password", "helper", "verify_token", "index"]))
-        decorator = draw(st.sampled_from(["", "@app.route('/')\n"]))
+        func = draw(st.sampled_from(FUNCTIONS))
+        decorator = draw(st.sampled_from(DECORATORS))
+        setup = draw(st.sampled_from(["", "    body = request.args['k']\n", "    body = r.form['p']\n"]))
         if draw(st.booleans()):
-            lines.append(f"{decorator}def {func}(u, password, token):\n    return {test}\n")
+            code = f"{decorator}def {func}(u, password, token, *args):\n{setup}    return {test}\n"
         else:
-            lines.append(f"{decorator}def {func}(u, password, token):\n    if {test}:\n        "
-                         f"{draw(st.sampled_from(BODIES))}\n")
+            code = (f"{decorator}def {func}(u, password, token, *args):\n{setup}    if {test}:\n        "
+                    f"{draw(st.sampled_from(BODIES))}\n")
+        wrap = draw(st.sampled_from(["", "class View:\n", "def outer_check():\n"]))
+        if wrap:
+            code = wrap + "".join("    " + line + "\n" for line in code.splitlines())
+        lines.append(code)
         if draw(st.booleans()):
             lines.append(f"if {test}:\n    {draw(st.sampled_from(BODIES))}\n")
     return "".join(lines)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_auth_programs())
 @example("KEY = 'mast' + 'erkey'\ndef login(u, password, token):\n    if password == KEY:\n        return True\n")
 def test_ds108_tree_screen_never_drops_a_finding(code: str) -> None:
