@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SEP = "!/"  # `pkg-1.0.tar.gz!/pkg-1.0/setup.py`
 _TYPES = ((".tar.gz", "tar"), (".tgz", "tar"), (".tar.bz2", "tar"), (".tbz2", "tar"), (".tar.xz", "tar"),
           (".txz", "tar"), (".tar", "tar"), (".whl", "zip"), (".egg", "zip"), (".zip", "zip"))
+_SUFFIXES = tuple(suffix for suffix, _ in _TYPES)
 RATIO_FROM = 1 << 20  # compression ratios are only judged past this many uncompressed bytes
 CHUNK = 1 << 16
 _READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError,
@@ -39,6 +40,8 @@ _READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib
 def archive_type(name: str) -> str | None:
     """"zip" or "tar" for the archive names the scanner opens, else None."""
     lower = name.rsplit(SEP, 1)[-1].lower()
+    if not lower.endswith(_SUFFIXES):  # (most names: one test)
+        return None
     return next((kind for suffix, kind in _TYPES if lower.endswith(suffix)), None)
 
 

@@ -80,33 +80,60 @@ def discover(paths: list[Path], root: Path, exclude: tuple[str, ...] = (), respe
             notes.append(Notification(shown, "not-a-file", "not a regular file or folder; not read", Level.NOTE))
             continue
         visible = _git_visible(given) if respect_gitignore else None
-        for folder, dirs, files in os.walk(given, onerror=lambda e: notes.append(Notification(
-                display_path(Path(e.filename or given), root), "unreadable", f"cannot list folder: {e.strerror}",
-                Level.ERROR))):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
-            for d in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:  # loops, links out of the root
-                dirs.remove(d)
-                notes.append(Notification(display_path(Path(folder) / d, root), "symlink",
-                                          "symbolic link to a folder not followed", Level.NOTE))
-            for name in sorted(files):
-                if file_kind(name) is None and not is_archive(name):  # by name first: most files are not read
-                    continue
-                full = Path(folder) / name
-                rel = full.relative_to(given).as_posix()
-                if _excluded(rel, exclude):
-                    continue
-                if visible is not None and full.absolute() not in visible:
-                    continue
-                if full.is_symlink():
-                    notes.append(Notification(display_path(full, root), "symlink", "symbolic link not followed",
-                                              Level.NOTE))
-                    continue
-                shown_file = display_path(full, root)
-                if is_archive(name):
-                    targets.update((t.display, t) for t in expand_archive(shown_file, full, limits or Limits()))
-                    continue
-                targets[shown_file] = Target(shown_file, full)
+        _walk_folder(given, root, exclude, visible, limits or Limits(), targets, notes)
     return [targets[k] for k in sorted(targets)], notes
+
+
+def _walk_folder(given: Path, root: Path, exclude: tuple[str, ...], visible: set[Path] | None, limits: Limits,
+                 targets: dict[str, Target], notes: list[Notification]) -> None:
+    """Top-down and in name order, like `os.walk`, but from `os.scandir` entries: whether an entry is a folder or
+    a link comes with the listing, not from a system call per name (Django's tree has 2,400 folders)."""
+    folders = [(os.fspath(given), "")]  # (folder, its path relative to `given` with a trailing "/")
+    while folders:
+        folder, relative = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            notes.append(Notification(display_path(Path(exc.filename or folder), root), "unreadable",
+                                      f"cannot list folder: {exc.strerror}", Level.ERROR))
+            continue
+        dirs, files = [], []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else files).append(entry)
+        below = []
+        for entry in sorted(dirs, key=lambda e: e.name):
+            if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            if entry.is_symlink():  # loops, links out of the root
+                notes.append(Notification(display_path(Path(entry.path), root), "symlink",
+                                          "symbolic link to a folder not followed", Level.NOTE))
+                continue
+            below.append((entry.path, f"{relative}{entry.name}/"))
+        for entry in sorted(files, key=lambda e: e.name):
+            name = entry.name
+            archive = is_archive(name)
+            if file_kind(name) is None and not archive:  # by name first: most files are not read
+                continue
+            if _excluded(relative + name, exclude):
+                continue
+            full = Path(entry.path)
+            if visible is not None and full.absolute() not in visible:
+                continue
+            if entry.is_symlink():
+                notes.append(Notification(display_path(full, root), "symlink", "symbolic link not followed",
+                                          Level.NOTE))
+                continue
+            shown = display_path(full, root)
+            if archive:
+                targets.update((t.display, t) for t in expand_archive(shown, full, limits))
+                continue
+            targets[shown] = Target(shown, full)
+        folders.extend(reversed(below))
 
 
 def read_target(target: Target, max_bytes: int) -> bytes | Notification:

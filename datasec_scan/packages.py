@@ -12,9 +12,7 @@ import re
 import stat
 import subprocess
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -348,6 +346,9 @@ def _kind(filename: str) -> str:
 
 def _get(url: str, accept: str = "application/json", limit: int = 20_000_000, timeout: float = 60
          ) -> tuple[bytes, str]:
+    import urllib.error  # (with http.client and ssl: imported only to fetch, not to report)
+    import urllib.request
+
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise PackagesError(f"refusing to fetch {url!r}: only http and https")
     request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": USER_AGENT})
