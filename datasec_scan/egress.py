@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-import libcst as cst
+from .lazycst import cst
 
 ENTRY_POINT_GROUP = "datasec_scan.egress"
 # Files without any of these substrings cannot hold an outbound call a collector knows; they are not parsed.

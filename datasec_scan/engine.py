@@ -14,7 +14,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-import libcst as cst
+from .lazycst import cst
 
 from . import fallback
 from .config import Config

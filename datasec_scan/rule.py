@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
-import libcst as cst
+from .lazycst import cst
 
 from .model import CODE_PATTERN, ArchiveView, Category, Confidence, MemberInfo, RuleInfo, Severity  # noqa: F401  (MemberInfo: re-exported for rule packs)
-from .tree import visitor_method_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from .semantics.dataflow import FlowAnalysis
@@ -175,14 +174,12 @@ class RuleMeta:
         return found
 
 
-class Rule(RuleMeta, cst.BatchableCSTVisitor):
-    """A CST rule: a libcst batchable visitor over one parsed Python file; it calls `report`."""
+class Rule(RuleMeta):
+    """A CST rule: `visit_<Node>`/`leave_<Node>` methods over libcst's tree of one Python file, run in one pass with
+    the other rules (`tree.walk_batched`); it calls `report`. (A plain class, so that loading rules imports no
+    libcst: a file every screen turns away is never parsed.)"""
 
     kind = "cst"
-
-    def get_visitors(self) -> Mapping[str, Callable[..., Any]]:
-        """libcst's own version inspects every member of every instance; the names are fixed per class."""
-        return {name: getattr(self, name) for name in visitor_method_names(type(self))}
 
     # Reduced scan (datasec_scan/fallback.py) when libcst cannot parse a file: regexes over the raw text,
     # each a pattern or a (pattern, message) pair. Override `fallback` instead for ast-level checks.

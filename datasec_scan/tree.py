@@ -9,15 +9,39 @@ import typing
 import weakref
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from .lazycst import cst
 
-# Layout-only nodes: no rule looks at them, and skipping them halves the walk.
-LAYOUT: tuple[type[cst.CSTNode], ...] = (
-    cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline, cst.Comment, cst.Comma,
-    cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen, cst.LeftSquareBracket,
-    cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace)
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from libcst.metadata import CodeRange
+
+
+@functools.cache
+def layout() -> tuple[type[cst.CSTNode], ...]:
+    """Layout-only node types: no rule looks at them, and skipping them halves the walk."""
+    return (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline, cst.Comment,
+            cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen,
+            cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace)
+
+
+@functools.cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=())
+
+
+def code_for_node(node: cst.CSTNode) -> str:
+    """The source code of a node, as libcst generates it."""
+    return _empty_module().code_for_node(node)
+
+
+class Visitor:
+    """A read-only visitor for `walk`: `visit_<Node>` (False skips the node's children) and `leave_<Node>` methods,
+    or `on_visit`/`on_leave` overridden to see every node. A plain class: defining one does not import libcst."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return True
+
+    def on_leave(self, node: cst.CSTNode) -> None:
+        pass
 
 # libcst's own recursive passes (positions, code generation) fail near 330 levels; stop before them so the
 # file gets the reduced scan instead of a crash later.
@@ -164,7 +188,7 @@ def _own_method_names(visitor_type: type) -> tuple[str, ...]:
 
 
 def _skip_for(visit: _Methods, leave: _Methods) -> tuple[type, ...]:
-    return tuple(t for t in LAYOUT if t.__name__ not in visit and t.__name__ not in leave)
+    return tuple(t for t in layout() if t.__name__ not in visit and t.__name__ not in leave)
 
 
 def _walk_all(node: cst.CSTNode, depth: int, visit: _Methods, leave: _Methods, walker: _Walker) -> None:
@@ -200,7 +224,7 @@ def walk_batched(tree: cst.CSTNode, visitors: list[Any]) -> None:
             getattr(visitor, f"leave_{root}")(tree)
 
 
-def _walk_one(node: cst.CSTNode, depth: int, visitor: cst.CSTVisitor, generic: bool, visit: _Methods,
+def _walk_one(node: cst.CSTNode, depth: int, visitor: Any, generic: bool, visit: _Methods,
               leave: _Methods, walker: _Walker, each: Callable[[cst.CSTNode], None] | None = None) -> None:
     """`walk`'s and `walk_every`'s recursion (module-level for the reason `_walk_all` gives)."""
     if depth > MAX_TREE_DEPTH:
@@ -223,23 +247,30 @@ def _walk_one(node: cst.CSTNode, depth: int, visitor: cst.CSTVisitor, generic: b
             method[0](node)
 
 
-def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
-    """`tree.visit(visitor)` for a read-only visitor: `visit_<Node>` returning False skips the node's children,
-    `leave_<Node>` always runs; a visitor overriding `on_visit`/`on_leave` gets every node through them."""
-    generic = type(visitor).on_visit is not cst.CSTVisitor.on_visit or type(visitor).on_leave is not cst.CSTVisitor.on_leave
+def _generic(visitor_type: type) -> bool:
+    """Overrides `on_visit` or `on_leave` (those of `Visitor` and libcst's visitors only dispatch by name)."""
+    return any(getattr(visitor_type, name, None) not in (getattr(Visitor, name), getattr(cst.CSTVisitor, name))
+               for name in ("on_visit", "on_leave"))
+
+
+def walk(tree: cst.CSTNode, visitor: Any) -> None:
+    """`tree.visit(visitor)` for a read-only visitor (a `Visitor`, or a libcst one): `visit_<Node>` returning False
+    skips the node's children, `leave_<Node>` always runs; a visitor overriding `on_visit`/`on_leave` gets every
+    node through them."""
+    generic = _generic(type(visitor))
     visit, leave = _tables([visitor])
     walker = _walker((), None) if generic else _walker(_skip_for(visit, leave), frozenset(visit) | frozenset(leave))
     _walk_one(tree, 0, visitor, generic, visit, leave, walker)
 
 
-def walk_every(tree: cst.CSTNode, visitor: cst.CSTVisitor, each: Callable[[cst.CSTNode], None]) -> None:
+def walk_every(tree: cst.CSTNode, visitor: Any, each: Callable[[cst.CSTNode], None]) -> None:
     """`walk` that also calls `each(node)` on every node but layout, before the node's `visit_<Node>`: cheaper than
     a visitor overriding `on_visit`, which libcst dispatches by building each method's name."""
     visit, leave = _tables([visitor])
     _walk_one(tree, 0, visitor, False, visit, leave, _walker(_skip_for(visit, leave), None), each)
 
 
-class _NameNodes(cst.CSTVisitor):
+class _NameNodes(Visitor):
     def __init__(self) -> None:
         self.found: list[cst.Name] = []
 
@@ -247,7 +278,7 @@ class _NameNodes(cst.CSTVisitor):
         self.found.append(node)
 
 
-class _StringNodes(cst.CSTVisitor):
+class _StringNodes(Visitor):
     def __init__(self) -> None:
         self.found: list[cst.SimpleString] = []
 
@@ -276,6 +307,8 @@ def node_positions(module: cst.Module, wanted: Iterable[cst.CSTNode] | None = No
     descendants) or every node. One code generation pass: `MetadataWrapper.resolve` adds a full metadata visit
     (libcst's transforming visitor, as slow as the code generation) that positions do not use, and recording
     every node's range is most of the pass's own cost."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     provider = PositionProvider()
     try:
         if wanted is None:
@@ -284,7 +317,7 @@ def node_positions(module: cst.Module, wanted: Iterable[cst.CSTNode] | None = No
             inside: set[cst.CSTNode] = set()
             for node in wanted:
                 walk(node, _Descendants(inside))
-            state = _WantedPositions(default_indent=module.default_indent, default_newline=module.default_newline,
+            state = _wanted_positions()(default_indent=module.default_indent, default_newline=module.default_newline,
                                      provider=provider)
             state.wanted = inside
             module._codegen(state)  # noqa: SLF001
@@ -293,7 +326,7 @@ def node_positions(module: cst.Module, wanted: Iterable[cst.CSTNode] | None = No
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
-class _Descendants(cst.CSTVisitor):
+class _Descendants(Visitor):
     def __init__(self, found: set[cst.CSTNode]) -> None:
         self.found = found
 
@@ -305,29 +338,36 @@ class _Descendants(cst.CSTVisitor):
 _NOTHING = contextlib.nullcontext()
 
 
-class _WantedPositions(PositionProvidingCodegenState):
-    """libcst's position-recording code generation, recording only the wanted nodes (a node's range may be taken
-    from a child's, which is why the descendants of wanted nodes are wanted too); line and column are still
-    counted over every token, so the recorded ranges are libcst's."""
+@functools.cache
+def _wanted_positions() -> type:
+    """The code generation state below, built on first use (its base class is libcst's)."""
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-    wanted: set[cst.CSTNode]
+    class _WantedPositions(PositionProvidingCodegenState):
+        """libcst's position-recording code generation, recording only the wanted nodes (a node's range may be taken
+        from a child's, which is why the descendants of wanted nodes are wanted too); line and column are still
+        counted over every token, so the recorded ranges are libcst's."""
 
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        if node in self.wanted:
-            super().before_codegen(node)
+        wanted: set[cst.CSTNode]
 
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        if node in self.wanted:
-            super().after_codegen(node)
+        def before_codegen(self, node: cst.CSTNode) -> None:
+            if node in self.wanted:
+                super().before_codegen(node)
 
-    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None):  # type: ignore[override]
-        if node not in self.wanted:
-            return _NOTHING
-        return super().record_syntactic_position(node, start_node=start_node, end_node=end_node)
+        def after_codegen(self, node: cst.CSTNode) -> None:
+            if node in self.wanted:
+                super().after_codegen(node)
 
-    def _update_position(self, value: str) -> None:
-        if "\n" in value or "\r" in value:
-            super()._update_position(value)
-        else:
-            self.column += len(value)
+        def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                      end_node: cst.CSTNode | None = None):  # type: ignore[override]
+            if node not in self.wanted:
+                return _NOTHING
+            return super().record_syntactic_position(node, start_node=start_node, end_node=end_node)
+
+        def _update_position(self, value: str) -> None:
+            if "\n" in value or "\r" in value:
+                super()._update_position(value)
+            else:
+                self.column += len(value)
+
+    return _WantedPositions

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.fallback import bound_nodes
 from datasec_scan.semantics.constants import TreeFolding, fold, literal_value
@@ -106,14 +106,14 @@ def _screen() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(last), frozenset(k for api in auth_apis() for k in api.keywords)
 
 
-_LITERALS = (cst.SimpleString, cst.ConcatenatedString)
+_LITERALS = frozenset({"SimpleString", "ConcatenatedString"})  # libcst's type names
 
 
 def _has_literal(arg: cst.Arg) -> bool:
     value = arg.value
     if type(value) in (cst.Tuple, cst.List):
-        return any(type(e.value) in _LITERALS or is_built_string(e.value) for e in value.elements)  # type: ignore
-    return type(value) in _LITERALS or is_built_string(value)
+        return any(type(e.value).__name__ in _LITERALS or is_built_string(e.value) for e in value.elements)  # type: ignore
+    return type(value).__name__ in _LITERALS or is_built_string(value)
 
 
 _ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -207,7 +207,7 @@ def is_built_string(node: cst.BaseExpression) -> bool:
     if kind is cst.BinaryOperation:
         return type(node.operator) is cst.Add  # type: ignore[attr-defined]
     if kind is cst.Subscript:
-        return type(node.value) in _LITERALS  # type: ignore[attr-defined]
+        return type(node.value).__name__ in _LITERALS  # type: ignore[attr-defined]
     if kind is cst.Call:
         func = node.func  # type: ignore[attr-defined]
         if type(func) is cst.Attribute:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.egress import EgressSite
 from datasec_scan.model import Severity
@@ -19,11 +19,11 @@ from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.dataflow import FlowAnalysis, Taint
 from datasec_scan.semantics.names import NameResolver, dotted
+from datasec_scan.tree import code_for_node
 
 from . import _catalog
 from ._prescreen import UNICODE_WORDS
 
-_EMPTY = cst.Module(body=())
 
 
 class _LazyRegex:
@@ -56,7 +56,7 @@ def _matches(regex: _LazyRegex | None, names: Iterable[str]) -> str | None:
 
 
 def code_of(node: cst.CSTNode, limit: int = 60) -> str:
-    text = " ".join(_EMPTY.code_for_node(node).split())
+    text = " ".join(code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

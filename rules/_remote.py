@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
-from datasec_scan.tree import names_in, strings_in, walk
+from datasec_scan.tree import Visitor, code_for_node, names_in, strings_in, walk
 
 from . import _catalog
 
@@ -63,7 +63,6 @@ _HINTS = {
 }
 _TRANSFORMS = frozenset({"builtins.str", "builtins.bytes", "builtins.bytearray", "builtins.memoryview",
                          "json.loads", "builtins.reversed", "builtins.list"}) | frozenset(DECODERS)
-_EMPTY = cst.Module(body=())
 _PLAIN_LAYERS = frozenset({"concat", "escapes"})  # string building that hides nothing
 _TORNADO_INPUT = frozenset({"get_argument", "get_arguments", "get_body_argument", "get_body_arguments",
                             "get_query_argument", "get_query_arguments", "get_cookie", "get_secure_cookie",
@@ -71,7 +70,7 @@ _TORNADO_INPUT = frozenset({"get_argument", "get_arguments", "get_body_argument"
 
 
 def code_of(node: cst.CSTNode, limit: int = 60) -> str:
-    text = " ".join(_EMPTY.code_for_node(node).split())
+    text = " ".join(code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -142,19 +141,17 @@ class Source:
     steps: tuple[tuple[cst.CSTNode, str], ...]
 
 
-_NEW_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-
-
-class _FunctionMembers(cst.CSTVisitor):
+class _FunctionMembers(Visitor):
     """Ids of the nodes inside a function, not inside its nested functions, lambdas or classes."""
 
     def __init__(self, scope: cst.CSTNode) -> None:
         self.scope = scope
         self.found: set[int] = set()
+        self.new_scopes = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.found.add(id(node))
-        return node is self.scope or type(node) not in _NEW_SCOPES  # (exact types: no ABC isinstance per node)
+        return node is self.scope or type(node) not in self.new_scopes  # (exact types: no ABC isinstance per node)
 
 
 class Analyzer:
@@ -616,7 +613,7 @@ def match_command(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str
 def string_literals(node: cst.CSTNode, names: NameResolver) -> Iterator[tuple[cst.CSTNode, str]]:
     """Every string a node contains, folded where it is built: (node, text)."""
 
-    class _Strings(cst.CSTVisitor):
+    class _Strings(Visitor):
         def __init__(self) -> None:
             self.found: list[tuple[cst.CSTNode, str]] = []
 

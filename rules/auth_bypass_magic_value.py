@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
-from datasec_scan.tree import walk
+from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
 from ._remote import (
@@ -23,7 +23,7 @@ from .reverse_shell import wiring
 
 _STREAM_SERVERS = frozenset({"asyncio.start_server", "asyncio.start_unix_server", "asyncio.streams.start_server"})
 _STREAM_READS = (".read(", ".readline(", ".readexactly(", ".readuntil(")
-class _NameCollector(cst.CSTVisitor):
+class _NameCollector(Visitor):
     def __init__(self) -> None:
         self.names: list[str] = []
 

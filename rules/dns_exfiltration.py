@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold_str
-from datasec_scan.tree import walk
+from datasec_scan.tree import Visitor, walk
 
 from ._outbound import CRITICAL_LABELS, Analyzer, label_severity, label_text, may_resolve_name
 from ._prescreen import CodeTextScreen
@@ -145,7 +145,7 @@ class DnsExfiltration(CodeTextScreen, Rule):
     def _encoded(expr: cst.BaseExpression) -> bool:
         found = False
 
-        class _Calls(cst.CSTVisitor):
+        class _Calls(Visitor):
             def visit_Call(self, node: cst.Call) -> None:
                 nonlocal found
                 if isinstance(node.func, (cst.Attribute, cst.Name)):

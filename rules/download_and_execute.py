@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
-from datasec_scan.tree import walk
+from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
 from ._remote import (
@@ -52,7 +52,7 @@ _APPLIES = ps.any_of(
 )
 
 
-class _VariableNames(cst.CSTVisitor):
+class _VariableNames(Visitor):
     """The variable names an expression is built from (a module-level class: one defined per call is a new class,
     and cyclic garbage, every time)."""
 

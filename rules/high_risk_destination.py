@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
-from datasec_scan.tree import walk
+from datasec_scan.tree import Visitor, walk
 
 from ._remote import (
     CODE_SINKS,
@@ -92,7 +92,7 @@ class PthCodeExecution(Rule):
         other: list[str] = []
         text = code_of(node, 10_000)
 
-        class _Calls(cst.CSTVisitor):
+        class _Calls(Visitor):
             def visit_Call(self, call: cst.Call) -> None:
                 qualified = an.call_names(call)
                 if qualified & (CODE_SINKS | DESER_SINKS) or an.spawn(call) or any_match(qualified, NETWORK_CALLS) \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity

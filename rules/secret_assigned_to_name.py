@@ -6,7 +6,7 @@ import base64
 import re
 import unicodedata
 
-import libcst as cst
+from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule

@@ -73,7 +73,8 @@ def test_prune_keeps_the_cache_bounded(tmp_path: Path) -> None:
 
 def test_a_wholly_cached_scan_imports_neither_rules_nor_parser(tmp_path: Path) -> None:
     """Every file answered from the cache: the rules' descriptions come from the cache too, so neither the rule
-    packs nor libcst are imported (start-up is most of a warm run). One changed file loads them again."""
+    packs nor libcst are imported (start-up is most of a warm run). One changed file loads the rules again, and
+    libcst only when some rule's screens let the file through to the parse."""
     import subprocess
     import sys
 
@@ -95,7 +96,9 @@ def test_a_wholly_cached_scan_imports_neither_rules_nor_parser(tmp_path: Path) -
     assert warm_modules == "[]" and warm == cold and json.loads(warm)["rules"]
     (src / "b.py").write_text("print(2)\n")
     changed, changed_modules = scan()
-    assert changed_modules == "['datasec_rules', 'libcst']" and json.loads(changed)["findings"] == json.loads(cold)["findings"]
+    assert changed_modules == "['datasec_rules']" and json.loads(changed)["findings"] == json.loads(cold)["findings"]
+    (src / "b.py").write_text("import os\nos.system(input())\n")
+    assert scan()[1] == "['datasec_rules', 'libcst']"
 
 
 def test_rule_descriptions_round_trip_through_the_cache(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import libcst as cst
 import pytest
 
 from datasec_scan.semantics.names import _Bindings
+from datasec_scan.tree import walk as full_walk
 
 SAMPLE = '''
 import os, subprocess as sp
@@ -56,7 +57,7 @@ def bindings(module: cst.Module, walk: bool) -> tuple[dict, list]:
     if walk:
         collector.walk_statements(module.body)
     else:
-        module.visit(collector)
+        full_walk(module, collector)  # every node, as `NameResolver` walks a file holding `:=`
     code = cst.Module([]).code_for_node
     return ({k: sorted(v if isinstance(v, str) else code(v) for v in vs) for k, vs in collector.bound.items()},
             sorted(collector.star_modules))

@@ -14,7 +14,7 @@ import pytest
 
 import datasec_rules
 import datasec_scan
-from datasec_scan.tree import LAYOUT, parse_python, visitor_method_names, walk, walk_batched
+from datasec_scan.tree import layout, parse_python, visitor_method_names, walk, walk_batched
 
 SOURCES = sorted((Path(__file__).parent.parent / "fixtures").glob("*.py")) + [Path(ast.__file__), Path(collections.__file__)]
 
@@ -25,12 +25,12 @@ class _Recorder(cst.CSTVisitor):
         self.prune = prune
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if not isinstance(node, LAYOUT):
+        if not isinstance(node, layout()):
             self.events["visit", type(node).__name__] += 1
         return not (self.prune and isinstance(node, self.prune))
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        if not isinstance(original_node, LAYOUT):
+        if not isinstance(original_node, layout()):
             self.events["leave", type(original_node).__name__] += 1
 
 
@@ -94,7 +94,7 @@ def test_walks_skip_only_subtrees_without_a_visited_node_type(path: Path) -> Non
     everything = _Everything()
     module.visit(everything)
     for name, expected in sorted(everything.seen.items()):
-        if isinstance(getattr(cst, name, None), type) and not issubclass(getattr(cst, name), LAYOUT):
+        if isinstance(getattr(cst, name, None), type) and not issubclass(getattr(cst, name), layout()):
             assert _seen_by(name, module, walk) == sorted(expected), name
             assert _seen_by(name, module, lambda m, v: walk_batched(m, [v])) == sorted(expected), name
 

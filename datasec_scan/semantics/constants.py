@@ -6,7 +6,7 @@ import ast
 import codecs
 from typing import TYPE_CHECKING, Union
 
-import libcst as cst
+from ..lazycst import cst
 
 if TYPE_CHECKING:  # pragma: no cover
     from .names import NameResolver

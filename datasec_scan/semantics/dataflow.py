@@ -43,9 +43,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from dataclasses import dataclass, field
 
-import libcst as cst
+from ..lazycst import cst
 
-from ..tree import walk, walk_every
+from ..tree import Visitor, walk, walk_every
 from .names import NameResolver, dotted
 
 MAX_ROUNDS = 12
@@ -54,12 +54,12 @@ MAX_CALL_DEPTH = 4
 MAX_CALL_SITES = 64  # per function, when following parameters back to callers
 _SNIPPET = 60
 
-Step = tuple[cst.CSTNode, str]
+Step = tuple["cst.CSTNode", str]
 Path = tuple[Step, ...]
 Labels = dict[str, Path]  # label (or internal parameter marker) -> one shortest path
 _MARK = "\x00p:"  # internal labels: a parameter of a function, resolved through call sites
 _FILE = "\x00f:"  # a module-level pseudo-variable: the content written into the file a literal names
-_Passed = tuple[str, "str | None", cst.BaseExpression]  # how an argument is passed: star ("", "*", "**"), keyword, value
+_Passed = tuple[str, "str | None", "cst.BaseExpression"]  # how an argument is passed: star ("", "*", "**"), keyword, value
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) in ("staticmethod",) for d in node.decorators)
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(Visitor):
     """One walk: scopes, their bindings and returns, calls, and which scope every node is in."""
 
     def __init__(self) -> None:
@@ -805,7 +805,7 @@ class FlowAnalysis:
         """The variable names an expression reads (for describing what a dynamic value depends on)."""
         found: list[str] = []
 
-        class _Names(cst.CSTVisitor):
+        class _Names(Visitor):
             def visit_Name(self, node: cst.Name) -> None:
                 if node.value not in found and node.value not in ("True", "False", "None"):
                     found.append(node.value)

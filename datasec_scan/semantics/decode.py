@@ -26,8 +26,9 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Union
 
-import libcst as cst
+from ..lazycst import cst
 
+from ..tree import code_for_node
 from .constants import fold
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -476,7 +477,6 @@ def decode_expr(expr: cst.BaseExpression, names: "NameResolver | None", decoders
     return result
 
 
-_EMPTY = cst.Module(body=())
 
 
 def _fold_layers(expr: cst.BaseExpression, names: "NameResolver | None") -> tuple[str, ...]:
@@ -488,7 +488,7 @@ def _fold_layers(expr: cst.BaseExpression, names: "NameResolver | None") -> tupl
         return ()
     if isinstance(expr, cst.SimpleString):
         return ("escapes",)
-    code = _EMPTY.code_for_node(expr)[:20_000]
+    code = code_for_node(expr)[:20_000]
     if "chr(" in code:
         return ("chr",)
     if "rot13" in code or "rot_13" in code:

@@ -16,9 +16,9 @@ import fnmatch
 import unicodedata
 from typing import Iterable, Sequence
 
-import libcst as cst
+from ..lazycst import cst
 
-from ..tree import walk
+from ..tree import Visitor, walk
 from .constants import fold_str
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -50,7 +50,7 @@ def _import_name(node: cst.Attribute | cst.Name) -> str:
     return dotted(node) or ""
 
 
-class _Bindings(cst.CSTVisitor):
+class _Bindings(Visitor):
     def __init__(self) -> None:
         self.bound: dict[str, list[cst.BaseExpression | str]] = {}
         self.star_modules: list[str] = []
@@ -117,7 +117,7 @@ class _Bindings(cst.CSTVisitor):
         for st in statements:
             if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
                 for small in st.body:
-                    handler = self._SMALL.get(type(small))
+                    handler = self._SMALL.get(type(small).__name__)
                     if handler is not None:
                         handler(self, small)
                 continue
@@ -131,8 +131,8 @@ class _Bindings(cst.CSTVisitor):
             for block in _blocks(st):
                 self.walk_statements(block.body if isinstance(block, cst.IndentedBlock) else [block])
 
-    _SMALL = {cst.Import: visit_Import, cst.ImportFrom: visit_ImportFrom, cst.Assign: visit_Assign,
-              cst.AnnAssign: visit_AnnAssign}
+    _SMALL = {"Import": visit_Import, "ImportFrom": visit_ImportFrom, "Assign": visit_Assign,
+              "AnnAssign": visit_AnnAssign}  # by libcst's type names
 
 
 def _blocks(st: cst.CSTNode) -> list[cst.BaseSuite]:
