@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datasec_scan import fallback
 from datasec_scan.config import Limits
+from datasec_scan.engine import TREE_SCREENS_UP_TO
 from datasec_scan.plugins import discover
 from datasec_scan.rule import Rule
 
@@ -47,7 +48,8 @@ def main() -> None:
             parsed += lines if hits else 0
             # as the engine does: when every rule left has a tree screen, CPython's tree decides whether libcst parses
             screened = [r for r in rules if r.code in hits]
-            if screened and all(r.screens_tree() for r in screened) and len(text) <= Limits().max_fallback_ast_tokens:
+            if 0 < len(screened) <= TREE_SCREENS_UP_TO and all(r.screens_tree() for r in screened) and (
+                    len(text) <= Limits().max_fallback_ast_tokens):
                 tree = fallback.quiet_ast(text)
                 if tree is not None:
                     started = time.perf_counter()

@@ -28,6 +28,10 @@ from .tree import node_positions, parse_python, walk_batched
 _PTH_EXEC_LINE = re.compile(r"^import[ \t]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 SNIPPET_CHARS = 200
+# CPython's tree is built for the tree screens only when at most this many rules are left after the text screens.
+# Measured on Django and the standard library: with up to five, every tree screen fails for 15-85% of the lines
+# (sparing libcst's parse); with six or more, for 0-10%, and building the tree then costs more than it saves.
+TREE_SCREENS_UP_TO = 5
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,8 @@ def analyze(path: str, text: str, kind: str, rules: RuleSet, config: Config, dep
         module = None
         tree = None
         # (within the reduced scan's ast budget: a token is at least a character)
-        if cst_rules and all(r.screens_tree() for r in cst_rules) and source.strip() and (
-                len(source) <= config.limits.max_fallback_ast_tokens):
+        if 0 < len(cst_rules) <= TREE_SCREENS_UP_TO and all(r.screens_tree() for r in cst_rules) and (
+                source.strip() and len(source) <= config.limits.max_fallback_ast_tokens):
             tree = fallback.quiet_ast(source)  # (None when CPython cannot parse it: then libcst decides)
             if tree is not None:
                 cst_rules = [r for r in cst_rules if _tree_screen(r, tree, source)]

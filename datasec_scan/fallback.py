@@ -261,6 +261,21 @@ def span_of(node: ast.AST, starts: list[int]) -> tuple[int, int]:
     return start, max(start, end)
 
 
+def offset_of(text: str, starts: list[int], line: int, byte_column: int) -> int:
+    """The character offset of an ast position (a 1-based line, a column counted in UTF-8 bytes)."""
+    start = starts[line - 1]
+    head = text[start:start + byte_column]
+    if head.isascii():
+        return start + byte_column
+    return start + len(text[start:].encode("utf-8", "surrogatepass")[:byte_column].decode("utf-8", "ignore"))
+
+
+def source_of(text: str, starts: list[int], node: ast.AST) -> str:
+    """An ast node's text: `ast.get_source_segment` without splitting the whole text at every call."""
+    return text[offset_of(text, starts, node.lineno, node.col_offset):  # type: ignore[attr-defined]
+                offset_of(text, starts, node.end_lineno, node.end_col_offset)]  # type: ignore[attr-defined]
+
+
 def line_starts(text: str) -> list[int]:
     # ast counts \r\n, \r and \n as line ends, and so does the engine
     return [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
@@ -302,16 +317,39 @@ _BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem}) 
 _BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
 
 
-def bound_nodes(tree: ast.AST) -> tuple[list[ast.AST], TreeFolding]:
-    """Every node of `tree` in source order, and a `TreeFolding` that has bound them all."""
-    found = nodes(tree)
+def bound_nodes(tree: ast.Module) -> tuple[list[ast.AST], TreeFolding]:
+    """Every node of `tree` in source order, and a `TreeFolding` that has bound every assignment of the tree."""
+    return nodes(tree), folding_of(tree)
+
+
+def folding_of(tree: ast.Module, text: str | None = None) -> TreeFolding:
+    """A `TreeFolding` that has bound every assignment of `tree`: walking statements only when `text` (the tree's
+    source) holds no `:=`, the one binding an expression can make, else every node."""
     if _BOUND[0] is not tree:
         folding = TreeFolding()
-        for node in found:
-            if type(node) in _BINDINGS:
-                folding.bind(node)
+        if text is not None and ":=" not in text and _NODES[0] is not tree:
+            blocks = [tree.body]
+            while blocks:
+                for statement in blocks.pop():
+                    kind = type(statement)
+                    if kind is ast.Assign or kind is ast.AnnAssign:
+                        folding.bind(statement)
+                        continue
+                    if kind is ast.With or kind is ast.AsyncWith:
+                        for item in statement.items:
+                            folding.bind(item)
+                    for field in ("body", "orelse", "finalbody"):
+                        block = getattr(statement, field, None)
+                        if block:
+                            blocks.append(block)
+                    for part in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ():
+                        blocks.append(part.body)
+        else:
+            for node in nodes(tree):
+                if type(node) in _BINDINGS:
+                    folding.bind(node)
         _BOUND[:] = [tree, folding]
-    return found, _BOUND[1]
+    return _BOUND[1]
 
 
 def _last(name: str) -> str:

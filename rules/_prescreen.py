@@ -29,6 +29,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from datasec_scan.fallback import line_starts, offset_of
+
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # Byte tables for `bytes.translate`: what is no part of a word (or a dotted name) becomes a space, so that a split
 # gives the tokens at C speed. Bytes of non-ASCII characters are kept; tokens holding some are split by `\w` again.
@@ -104,7 +106,6 @@ def view(text: str) -> View:
 
 
 _COMMENT_LINE = re.compile(r"^[ \t\f]*#[^\r\n]*", re.MULTILINE)
-_LINE_END = re.compile(r"\r\n?|\n")
 
 
 def _bare_strings(tree: ast.Module) -> list[ast.Expr]:
@@ -133,18 +134,11 @@ def code_text(text: str, tree: ast.Module) -> str:
     string. Trailing comments stay (finding where they start needs a tokenizer)."""
     strings = _bare_strings(tree)
     if strings:
-        starts = [0] + [m.end() for m in _LINE_END.finditer(text)]
-
-        def offset(line: int, byte_column: int) -> int:  # ast columns count UTF-8 bytes
-            start = starts[line - 1]
-            head = text[start:start + byte_column]
-            return start + (byte_column if head.isascii() else
-                            len(text[start:].encode("utf-8", "surrogatepass")[:byte_column].decode("utf-8", "ignore")))
-
+        starts = line_starts(text)
         pieces, at = [], 0
         for s in sorted(strings, key=lambda s: (s.lineno, s.col_offset)):
-            pieces.append(text[at:offset(s.lineno, s.col_offset)])
-            at = offset(s.end_lineno or s.lineno, s.end_col_offset or 0)
+            pieces.append(text[at:offset_of(text, starts, s.lineno, s.col_offset)])
+            at = offset_of(text, starts, s.end_lineno or s.lineno, s.end_col_offset or 0)
         pieces.append(text[at:])
         text = " ".join(pieces)
     return _COMMENT_LINE.sub("", text)

@@ -99,7 +99,7 @@ def _compared(test: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
             yield from ((test.left, el) for el in test.comparators[0].elts if not isinstance(el, ast.Starred))
 
 
-def _magic_subjects(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> Iterator[ast.AST]:
+def _magic_subjects(folding: Callable[[], TreeFolding], pair: tuple[ast.AST, ast.AST]) -> Iterator[ast.AST]:
     """The sides `_pair` may take as the subject: not a literal, compared with what may fold to a string it accepts
     (at least 4 characters, not a boring or state word)."""
     for subject, other in (pair, pair[::-1]):
@@ -110,7 +110,7 @@ def _magic_subjects(folding: TreeFolding, pair: tuple[ast.AST, ast.AST]) -> Iter
             value = other.value.decode("latin-1") if isinstance(other.value, bytes) else other.value
             if isinstance(value, str) and len(value.strip()) >= 4 and value.strip().lower() not in _NOT_MAGIC:
                 yield subject
-        elif folding.may_fold(other):
+        elif folding().may_fold(other):
             yield subject
 
 
@@ -252,7 +252,10 @@ class AuthBypassMagicValue(Rule):
         may grant (`_grant`), in a decorated (maybe route) or auth-named function or a file with request data;
         for a `return`: an auth-named function, and a secret-named subject or request data in the file. Whether
         request data reaches the subject is not followed: the file's code may hold request data (`ps.REQUEST`)."""
-        folding = fallback.bound_nodes(tree)[1]
+
+        def folding() -> TreeFolding:  # (the walk binding every name, wanted only for a side that is no literal)
+            return fallback.folding_of(tree, text)
+
         request: list[bool] = []  # asked at most once
 
         def may_request() -> bool:
@@ -260,8 +263,12 @@ class AuthBypassMagicValue(Rule):
                 request.append(ps.REQUEST(ps.code_view(text, tree)))
             return request[0]
 
+        starts: list[list[int]] = []  # computed at most once
+
         def code(node: ast.AST) -> str:
-            return " ".join((ast.get_source_segment(text, node) or "").split())
+            if not starts:
+                starts.append(fallback.line_starts(text))
+            return " ".join(fallback.source_of(text, starts[0], node).split())
 
         for statement, functions in _in_functions(tree.body):
             func = functions[-1][0]

@@ -261,3 +261,59 @@ def test_no_tree_is_built_for_a_file_over_the_ast_budget(monkeypatch: pytest.Mon
     small = Config(limits=replace(Config().limits, max_fallback_ast_tokens=10))
     result = engine.scan_file("b.py", secret.encode(), RuleSet((SecretAssignedToName,), (("test", "0"),)), small)
     assert built == [] and [f.rule for f in result.findings] == ["DS202"]
+
+
+def test_no_tree_is_built_when_many_rules_are_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    original = engine.fallback.quiet_ast
+    monkeypatch.setattr(engine.fallback, "quiet_ast", lambda text: built.append(text) or original(text))
+    secret = 'SECRET_KEY = "q8#Nf2@kLp7!xZ0w$Rt5vB9m"\n'
+    many = tuple(type(f"Copy{i}", (SecretAssignedToName,), {"code": f"DS9{i:02d}"})
+                 for i in range(engine.TREE_SCREENS_UP_TO + 1))
+    result = engine.scan_file("b.py", secret.encode(), RuleSet(many, (("test", "0"),)), Config())
+    assert built == [] and len(result.findings) == len(many)
+    engine.scan_file("c.py", secret.encode(), RuleSet(many[:engine.TREE_SCREENS_UP_TO], (("test", "0"),)), Config())
+    assert built == [secret]
+
+
+BINDING_FORMS = '''
+a = 1
+b: str = "x"
+c, d = 2, 3
+with open(p) as e, ctx() as (f, g):
+    h = 4
+def outer():
+    i = 5
+    class Inner:
+        j = 6
+    for k in range(3):
+        l = 7
+    else:
+        m = 8
+try:
+    n = 9
+except E:
+    o = 10
+else:
+    q = 11
+finally:
+    r = 12
+match v:
+    case 1:
+        s = 13
+while t:
+    u = 14
+if w:
+    pass
+elif y:
+    z = 15
+'''
+
+
+def test_bindings_from_statements_equal_bindings_from_every_node() -> None:
+    from datasec_scan import fallback
+
+    by_nodes = fallback.bound_nodes(ast.parse(BINDING_FORMS))[1].bound
+    by_statements = fallback.folding_of(ast.parse(BINDING_FORMS), BINDING_FORMS).bound
+    assert {k: len(v) for k, v in by_statements.items()} == {k: len(v) for k, v in by_nodes.items()}
+    assert set(by_nodes) >= set("abcdefghijlmnoqrsuz")
