@@ -43,6 +43,7 @@ class Visitor:
     def on_leave(self, node: cst.CSTNode) -> None:
         pass
 
+
 # libcst's own recursive passes (positions, code generation) fail near 330 levels; stop before them so the
 # file gets the reduced scan instead of a crash later.
 MAX_TREE_DEPTH = 250
