@@ -313,6 +313,22 @@ def nodes(tree: ast.AST) -> list[ast.AST]:
     return _NODES[1]
 
 
+def blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The blocks of statements directly inside a statement (bodies, else, except, finally, match cases)."""
+    found = [block for block in (getattr(statement, f, None) for f in ("body", "orelse", "finalbody")) if block]
+    found += [part.body for part in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ()]
+    return found
+
+
+def statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement of a module, in every block, without entering expressions."""
+    todo = [tree.body]
+    while todo:
+        for statement in todo.pop():
+            yield statement
+            todo.extend(blocks(statement))
+
+
 _BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem})  # what `TreeFolding.bind` records
 _BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
 
@@ -328,22 +344,13 @@ def folding_of(tree: ast.Module, text: str | None = None) -> TreeFolding:
     if _BOUND[0] is not tree:
         folding = TreeFolding()
         if text is not None and ":=" not in text and _NODES[0] is not tree:
-            blocks = [tree.body]
-            while blocks:
-                for statement in blocks.pop():
-                    kind = type(statement)
-                    if kind is ast.Assign or kind is ast.AnnAssign:
-                        folding.bind(statement)
-                        continue
-                    if kind is ast.With or kind is ast.AsyncWith:
-                        for item in statement.items:
-                            folding.bind(item)
-                    for field in ("body", "orelse", "finalbody"):
-                        block = getattr(statement, field, None)
-                        if block:
-                            blocks.append(block)
-                    for part in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ():
-                        blocks.append(part.body)
+            for statement in statements(tree):
+                kind = type(statement)
+                if kind is ast.Assign or kind is ast.AnnAssign:
+                    folding.bind(statement)
+                elif kind is ast.With or kind is ast.AsyncWith:
+                    for item in statement.items:
+                        folding.bind(item)
         else:
             for node in nodes(tree):
                 if type(node) in _BINDINGS:

@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from datasec_scan.fallback import line_starts, offset_of
+from datasec_scan.fallback import line_starts, offset_of, statements
 
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # Byte tables for `bytes.translate`: what is no part of a word (or a dotted name) becomes a space, so that a split
@@ -110,21 +110,8 @@ _COMMENT_LINE = re.compile(r"^[ \t\f]*#[^\r\n]*", re.MULTILINE)
 
 def _bare_strings(tree: ast.Module) -> list[ast.Expr]:
     """String statements (docstrings and other bare strings), in every block of statements."""
-    found: list[ast.Expr] = []
-    blocks = [tree.body]
-    while blocks:
-        for statement in blocks.pop():
-            if type(statement) is ast.Expr:
-                if type(statement.value) is ast.Constant and isinstance(statement.value.value, str):
-                    found.append(statement)
-                continue
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(statement, field, None)
-                if block:
-                    blocks.append(block)
-            for part in getattr(statement, "handlers", None) or getattr(statement, "cases", None) or ():
-                blocks.append(part.body)
-    return found
+    return [st for st in statements(tree) if type(st) is ast.Expr and type(st.value) is ast.Constant
+            and isinstance(st.value.value, str)]
 
 
 def code_text(text: str, tree: ast.Module) -> str:

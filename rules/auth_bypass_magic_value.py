@@ -75,12 +75,8 @@ def _in_functions(statements: list[ast.stmt], functions: tuple[tuple[str, bool],
         if functions and (kind is ast.If or kind is ast.Return and isinstance(st.value, (ast.Compare, ast.Call,
                                                                                           ast.BoolOp))):
             yield st, functions
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(st, field, None)
-            if block:
-                yield from _in_functions(block, functions)
-        for part in getattr(st, "handlers", None) or getattr(st, "cases", None) or ():
-            yield from _in_functions(part.body, functions)
+        for block in fallback.blocks(st):
+            yield from _in_functions(block, functions)
 
 
 def _compared(test: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
