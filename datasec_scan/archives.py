@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import lzma
 import os
 import re
 import stat
-import tarfile
-import zipfile
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -33,8 +29,18 @@ _TYPES = ((".tar.gz", "tar"), (".tgz", "tar"), (".tar.bz2", "tar"), (".tbz2", "t
 _SUFFIXES = tuple(suffix for suffix, _ in _TYPES)
 RATIO_FROM = 1 << 20  # compression ratios are only judged past this many uncompressed bytes
 CHUNK = 1 << 16
-_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError,
-                OSError, RuntimeError, NotImplementedError, ValueError)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged archive may raise (the archive modules are imported when an archive is opened: a
+    scan of plain files never needs them)."""
+    import lzma
+    import tarfile
+    import zipfile
+    import zlib
+
+    return (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError,
+            OSError, RuntimeError, NotImplementedError, ValueError)
 
 
 def archive_type(name: str) -> str | None:
@@ -174,12 +180,14 @@ def read_archive(display: str, fileobj: BinaryIO, limits: Limits, keep: Callable
             _read_zip(reader, fileobj)
         else:
             _read_tar(reader, fileobj)
-    except _READ_ERRORS as exc:
+    except _read_errors() as exc:
         reader.note(None, "archive-error", f"cannot read archive: {type(exc).__name__}: {exc}", Level.ERROR)
     return Listing(tuple(reader.members), tuple(reader.notes))
 
 
 def _read_zip(reader: _Reader, fileobj: BinaryIO) -> None:
+    import zipfile
+
     with zipfile.ZipFile(fileobj) as zf:
         for info in zf.infolist():
             if reader.stopped or not reader.admit(info.filename):
@@ -188,7 +196,7 @@ def _read_zip(reader: _Reader, fileobj: BinaryIO) -> None:
             if stat.S_ISLNK(mode):
                 try:
                     target = zf.read(info)[:200].decode("utf-8", "replace")
-                except _READ_ERRORS:
+                except _read_errors():
                     target = "?"
                 reader.link(info.filename, "symlink", target)
             elif info.is_dir():
@@ -200,12 +208,14 @@ def _read_zip(reader: _Reader, fileobj: BinaryIO) -> None:
                 try:
                     with zf.open(info) as handle:
                         reader.read(info.filename, handle, info.compress_size)
-                except _READ_ERRORS as exc:
+                except _read_errors() as exc:
                     reader.note(info.filename, "archive-error", f"cannot read member: {type(exc).__name__}: {exc}",
                                 Level.ERROR)
 
 
 def _read_tar(reader: _Reader, fileobj: BinaryIO) -> None:
+    import tarfile
+
     with tarfile.open(fileobj=fileobj, mode="r:*") as tf:
         while not reader.stopped:
             info = tf.next()
@@ -425,6 +435,9 @@ def with_record(files: Mapping[str, bytes]) -> dict[str, bytes]:
 
 def build_archive(name: str, files: Mapping[str, bytes]) -> bytes:
     """In-memory archive of `files`, typed by `name` (zip for .whl/.egg/.zip, tar for tarballs); deterministic."""
+    import tarfile
+    import zipfile
+
     out = io.BytesIO()
     if archive_type(name) == "zip":
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -7,7 +7,6 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,9 @@ def host_allowed(host: str, allow: Iterable[str]) -> bool:
 
 def collectors() -> list[Callable[[Any], Iterable[EgressSite]]]:
     """The egress collectors rule packs register in the `datasec_scan.egress` entry-point group."""
-    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    from .plugins import entry_points
+
+    eps = sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name)
     unique = {ep.name: ep for ep in eps}
     return [ep.load() for ep in unique.values()]
 

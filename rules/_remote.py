@@ -27,6 +27,8 @@ NEEDS_KEYWORD = _catalog.table("exec", "deserialize.needs_keyword")
 SHELL_SPAWN = frozenset(_catalog.names("process", "spawn.shell"))
 ARGV_SPAWN = frozenset(_catalog.names("process", "spawn.argv"))
 SHELL_KEYWORD = frozenset(_catalog.names("process", "spawn.shell_keyword"))
+_EXEC_SINKS = CODE_SINKS | DESER_SINKS | YAML_LOAD  # (one set test turns most calls away)
+_SPAWNERS = SHELL_SPAWN | ARGV_SPAWN
 DECODERS: dict[str, str] = dict(_catalog.table("decoders", "decoders"))
 NETWORK_CALLS = _catalog.names("inbound", "network.calls")
 SOCKET_METHODS = frozenset(_catalog.names("inbound", "network.socket_methods"))
@@ -187,6 +189,8 @@ class Analyzer:
     def exec_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
         """(kind "code"/"deserialize", qualified name, payload argument) when the call runs code or loads objects."""
         qualified = self.call_names(call)
+        if qualified.isdisjoint(_EXEC_SINKS):
+            return None
         args = positional(call)
         code = next((q for q in sorted(qualified) if q in CODE_SINKS), None)
         if code is not None:
@@ -213,6 +217,8 @@ class Analyzer:
     def spawn(self, call: cst.Call) -> tuple[str, str] | None:
         """("shell"|"argv", qualified name) when the call starts a process; argv calls with shell=True are "shell"."""
         qualified = self.call_names(call)
+        if qualified.isdisjoint(_SPAWNERS):
+            return None
         shell = next((q for q in sorted(qualified) if q in SHELL_SPAWN), None)
         if shell is not None:
             return "shell", shell

@@ -83,6 +83,8 @@ def test_a_wholly_cached_scan_imports_neither_rules_nor_parser(tmp_path: Path) -
     (src / "a.py").write_text(f'token = "{FAKE}"\nimport os\nos.system("id")\n')
     (src / "b.py").write_text("print(1)\n")
     probe = ("import sys\nfrom datasec_scan.cli import main\ntry:\n    main()\nfinally:\n"
+             "    print(sorted(m for m in ('tarfile', 'zipfile', 'tempfile', 'importlib.metadata', 'datasec_scan.packages') if m in sys.modules),"
+             " file=sys.stderr)\n"
              "    print(sorted(m for m in ('libcst', 'datasec_rules') if m in sys.modules), file=sys.stderr)\n")
 
     def scan() -> tuple[str, str]:
@@ -93,6 +95,9 @@ def test_a_wholly_cached_scan_imports_neither_rules_nor_parser(tmp_path: Path) -
     cold, cold_modules = scan()
     warm, warm_modules = scan()
     assert cold_modules == "['datasec_rules', 'libcst']"
+    # nor the archive readers, the package verdicts or the cache's writer, which a source tree's warm run never uses
+    assert subprocess.run([sys.executable, "-c", probe, "scan", str(src), "--format", "json", "--cache-dir",
+                           str(tmp_path / "cache")], capture_output=True, text=True).stderr.splitlines()[-2] == "[]"
     assert warm_modules == "[]" and warm == cold and json.loads(warm)["rules"]
     (src / "b.py").write_text("print(2)\n")
     changed, changed_modules = scan()

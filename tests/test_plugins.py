@@ -123,3 +123,49 @@ def test_builtin_pack_is_registered_through_the_entry_point_group() -> None:
 
     names = {ep.name: ep.value for ep in entry_points(group=plugins.ENTRY_POINT_GROUP)}
     assert names.get("builtin") == "datasec_rules:RULES"
+
+
+def _dist_info(folder: Path, dirname: str, name: str, version: str, entry_points: str) -> None:
+    info = folder / dirname
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nA description.\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_entry_points_are_found_as_importlib_metadata_finds_them(tmp_path: Path, monkeypatch) -> None:
+    """The reader that spares a run importing importlib.metadata gives the same entry points, in the same order:
+    the first distribution of a (normalized) name on the path wins, comments and other groups are skipped."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    _dist_info(first, "Some_Pack-2.0.dist-info", "Some_Pack", "2.0",
+               "# a comment\n[console_scripts]\nsp = some_pack.cli:main\n\n[datasec_scan.rules]\n"
+               "some = some_pack:RULES\nmore = some_pack.extra:make_rules [speed]\n")
+    _dist_info(second, "some.pack-1.0.dist-info", "some.pack", "1.0", "[datasec_scan.rules]\nold = old_pack:RULES\n")
+    _dist_info(second, "other-0.3.egg-info", "other", "0.3", "[datasec_scan.rules]\nother = other:RULES\n")
+    (second / "legacy.egg-info").write_text("Metadata-Version: 1.0\nName: legacy\n")  # an egg-info file
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    for group in (plugins.ENTRY_POINT_GROUP, "console_scripts", "datasec_scan.egress", "no.such.group"):
+        assert plugins.entry_points(group) == plugins._standard_entry_points(group), group
+    found = {ep.name: ep for ep in plugins.entry_points(plugins.ENTRY_POINT_GROUP)}
+    assert "old" not in found and found["some"].version == "2.0" and found["other"].version == "0.3"
+    assert found["more"].module == "some_pack.extra"
+
+
+def test_a_zip_on_the_path_leaves_entry_points_to_importlib_metadata(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+
+    archive = tmp_path / "packs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zpack-1.5.dist-info/METADATA", "Metadata-Version: 2.1\nName: zpack\nVersion: 1.5\n")
+        zf.writestr("zpack-1.5.dist-info/entry_points.txt", "[datasec_scan.rules]\nzpack = zpack:RULES\n")
+    monkeypatch.syspath_prepend(str(archive))
+    found = plugins.entry_points(plugins.ENTRY_POINT_GROUP)
+    assert found == plugins._standard_entry_points(plugins.ENTRY_POINT_GROUP)
+    assert ("zpack", "1.5") in {(ep.name, ep.version) for ep in found}
+
+
+def test_an_entry_point_loads_the_attribute_path_it_names() -> None:
+    assert plugins.EntryPoint("x", "os.path:join", "1").load() is __import__("os").path.join
+    assert plugins.EntryPoint("x", "datasec_scan.plugins : PackError [extra]", "1").load() is PackError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..model import Finding, Notification, ScanResult
-from ..packages import package_verdicts
+from . import package_verdicts
 
 SCHEMA_VERSION = 1
 

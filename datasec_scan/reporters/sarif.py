@@ -16,6 +16,7 @@ import attr
 import sarif_om as om
 
 from ..model import Confidence, Finding, FlowStep, Level, Location, Notification, RuleInfo, ScanResult, Severity
+from . import package_verdicts
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -414,8 +415,6 @@ def build(result: ScanResult, plan: _Plan, category: str, hashes: Callable[[str,
     )
     if category:
         run.automation_details = om.RunAutomationDetails(id=category if category.endswith("/") else category + "/")
-    from ..packages import package_verdicts
-
     verdicts = package_verdicts(result)  # archives / installed distributions: a verdict each, for gates
     if verdicts:
         run.properties = {"packages": [v.as_dict() for v in verdicts]}

@@ -6,6 +6,7 @@ from collections import Counter
 
 from ..model import ScanResult, Severity
 from ..redact import inert
+from . import package_verdicts
 
 _COLOURS = {Severity.CRITICAL: "\x1b[1;31m", Severity.HIGH: "\x1b[31m", Severity.MEDIUM: "\x1b[33m",
             Severity.LOW: "\x1b[36m"}
@@ -28,14 +29,8 @@ def render(result: ScanResult, colour: bool = False, **_: object) -> str:
             out.append(f"    {i}. {inert(step.location.path)}:{step.location.line}: {inert(step.message)}")
     for n in result.all_notifications:
         out.append(f"{inert(n.path)}: {n.level.value}: {n.kind}: {inert(n.message)}")
-    from ..archives import outer_archive
-
-    paths = [fr.path for fr in result.files] + [n.path for n in result.notifications]
-    if result.packages or any(outer_archive(p) for p in paths):  # a source scan skips the package machinery
-        from ..packages import package_verdicts
-
-        for v in package_verdicts(result):  # one line per archive / installed distribution, to read or grep
-            out.append(f"package {inert(v.package)}: {v.verdict.upper()} — {v.summary}")
+    for v in package_verdicts(result):  # one line per archive / installed distribution, to read or grep
+        out.append(f"package {inert(v.package)}: {v.verdict.upper()} — {v.summary}")
     active = result.active_findings
     counts = Counter(f.severity for f in active)
     summary = ", ".join(f"{counts[s]} {s.label}" for s in sorted(counts, reverse=True)) or "no findings"
