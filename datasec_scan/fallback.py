@@ -105,8 +105,40 @@ def _measured(text: str, stop_after: int) -> Shape:
     return shape
 
 
+# A string, a comment or a line continuation, each replaced by one character before logical lines are measured.
+_HIDDEN = re.compile(_TOKEN.pattern[_TOKEN.pattern.index("(?P<s>") + 6:_TOKEN.pattern.index("|(?P<c>") - 1]
+                     + r"|\#[^\r\n]*|\\\r?\n")
+_LINE_BREAKS = re.compile(r"[()\[\]{}]|\r\n?|\n")
+
+
+def plainly_within(text: str, limits: "Limits") -> bool:
+    """A cheap sufficient condition for `obstacle(text) is None`: no more characters than the token and line
+    limits (a token is at least a character long, an operator weighs its length), and no logical line longer than
+    the chain limit (a run of tokens lies within one logical line). Logical lines are measured with strings and
+    comments shrunk to one character, so only brackets and newlines are looked at one by one: a third of the cost
+    of `measure`, which most files then never need."""
+    if len(text) > limits.max_parse_tokens or len(text) > limits.max_line_chars:
+        return False
+    code = _HIDDEN.sub("0", text)
+    limit = limits.max_expression_chain
+    depth = start = 0
+    for m in _LINE_BREAKS.finditer(code):
+        char = m.group()
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= depth > 0
+        elif not depth:
+            if m.start() - start > limit:
+                return False
+            start = m.end()
+    return len(code) - start <= limit
+
+
 def obstacle(text: str, limits: "Limits") -> tuple[str, str] | None:
     """Why libcst must not be asked to parse `text` (notification kind, message naming the limit), or None."""
+    if plainly_within(text, limits):
+        return None
     shape = _measured(text, limits.max_parse_tokens + 1)
     if shape.tokens > limits.max_parse_tokens:
         return "too-large", f"more than limits.max-parse-tokens ({limits.max_parse_tokens:,}) tokens"

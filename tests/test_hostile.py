@@ -20,6 +20,8 @@ from typing import Iterator
 
 import libcst as cst
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datasec_scan import fallback, scheduler
 from datasec_scan.config import Config, ConfigError, Limits, from_table
@@ -469,6 +471,29 @@ def test_measure_counts_runs_not_flat_data() -> None:
     assert fallback.measure("x = a.b.c(d)[e] + f\n").longest_chain == 11
     assert fallback.measure("s = '''unterminated\n" + "+" * 1000).longest_chain < 5
     assert fallback.measure("x = 1 + \\\n 2 + \\\n 3\n").longest_chain == 7
+
+
+_SHAPES = st.lists(st.sampled_from(list("ab1 +.-*()[]{},;:'\"#\\\n\r") + ["'''", '"""', "rb'", "\\\n"]),
+                   max_size=120).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=_SHAPES, chain=st.integers(1, 40), tokens=st.integers(1, 150))
+def test_the_cheap_shape_check_never_passes_what_measure_rejects(text: str, chain: int, tokens: int) -> None:
+    """`plainly_within` lets `obstacle` skip `measure`: it must only say yes where `measure` finds no limit broken."""
+    limits = Limits(max_expression_chain=chain, max_parse_tokens=tokens, max_line_chars=tokens * 2)
+    if fallback.plainly_within(text, limits):
+        shape = fallback.measure(text)
+        assert shape.tokens <= tokens and shape.longest_line <= limits.max_line_chars
+        assert shape.longest_chain <= chain
+
+
+def test_the_cheap_shape_check_sees_chains_across_lines_and_passes_ordinary_code() -> None:
+    limits = Limits(max_expression_chain=50)
+    long_sum = "x = (\n" + " +\n".join(["a"] * 40) + "\n)\n"
+    assert not fallback.plainly_within(long_sum, limits) and fallback.obstacle(long_sum, limits)[0] == "too-deep"
+    assert not fallback.plainly_within("x = " + "f(a, b)" * 60 + "\n", limits)  # the commas are not the chain's
+    assert fallback.plainly_within("x = f(a, b)\n# " + "(" * 80 + "\ns = '" + "+" * 80 + "'\n", limits)
 
 
 # --- 4. decoder bombs -------------------------------------------------------------------------------------------
