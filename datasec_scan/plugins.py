@@ -52,6 +52,13 @@ def entry_points(group: str) -> list[EntryPoint]:
     others = [f for f in sys.meta_path if hasattr(f, "find_distributions") and f is not PathFinder]
     if others or any(os.path.isfile(p) or p.endswith(".egg") for p in sys.path):
         return _standard_entry_points(group)
+    try:
+        return _entry_points_in_folders(group)
+    except UnicodeDecodeError:  # let importlib.metadata say what it says about a damaged distribution
+        return _standard_entry_points(group)
+
+
+def _entry_points_in_folders(group: str) -> list[EntryPoint]:
     found: list[EntryPoint] = []
     seen: set[str] = set()
     for folder in sys.path:
@@ -87,7 +94,7 @@ def _read_lines(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().splitlines()
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return []
 
 

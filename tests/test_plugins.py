@@ -169,3 +169,12 @@ def test_a_zip_on_the_path_leaves_entry_points_to_importlib_metadata(tmp_path: P
 def test_an_entry_point_loads_the_attribute_path_it_names() -> None:
     assert plugins.EntryPoint("x", "os.path:join", "1").load() is __import__("os").path.join
     assert plugins.EntryPoint("x", "datasec_scan.plugins : PackError [extra]", "1").load() is PackError
+
+
+def test_an_undecodable_entry_points_file_is_left_to_importlib_metadata(tmp_path: Path, monkeypatch) -> None:
+    _dist_info(tmp_path, "bad-1.0.dist-info", "bad", "1.0", "")
+    (tmp_path / "bad-1.0.dist-info" / "entry_points.txt").write_bytes(b"[datasec_scan.rules]\nbad = b\xff:RULES\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    asked = []
+    monkeypatch.setattr(plugins, "_standard_entry_points", lambda group: asked.append(group) or [])
+    assert plugins.entry_points(plugins.ENTRY_POINT_GROUP) == [] and asked == [plugins.ENTRY_POINT_GROUP]
