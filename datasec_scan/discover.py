@@ -178,7 +178,7 @@ def read_target(target: Target, max_bytes: int) -> bytes | Notification:
             return not_a_file
         chunks = []
         left = max_bytes + 1
-        while left > 0:  # (plain reads: a buffered file object per file is a tenth of a warm run's reading)
+        while left > 0:  # (plain reads: no buffered file object per file)
             chunk = os.read(fd, min(left, max(st.st_size + 1, 1 << 16)))
             if not chunk:
                 break
