@@ -9,6 +9,7 @@ import json
 import os
 import re
 import tokenize
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -72,7 +73,9 @@ def _comments_lines(text: str) -> list[tuple[int, str, bool]]:
 def statement_spans(text: str) -> list[tuple[int, int]] | None:
     """Line spans of every statement (a compound statement's header only); None when `ast` cannot parse."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # `1if x else y` warns: the scanned code's business, not the user's stderr
+            tree = ast.parse(text)
         nodes = list(ast.walk(tree))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

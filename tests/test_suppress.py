@@ -188,3 +188,17 @@ def test_carriage_return_line_endings(ds201) -> None:
     if {f.location.line for f in result.findings} == {1}:
         pytest.skip("this engine does not count a lone CR as a line break")
     assert set(suppressed_lines(result)) == {3} and active_lines(result) == {4}
+
+
+def test_python_warnings_about_scanned_code_stay_off_stderr() -> None:
+    """`1if x else y` makes CPython's parser warn; that is the scanned file's business, not a line on the user's
+    terminal (the inline-ignore pass and the decoded-payload check both parse with CPython)."""
+    import warnings
+
+    from datasec_scan.semantics.decode import looks_like_python
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert statement_spans("x = 1if y else 2  # datasec: ignore[DS101] -- test\n") is not None
+        assert looks_like_python("x = 1if y else 2\nprint(x)\n")
+    assert not seen

@@ -22,6 +22,7 @@ import bz2
 import codecs
 import lzma
 import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Union
@@ -86,7 +87,9 @@ def looks_like_python(text: str | None, limit: int = 1_000_000) -> bool:
     if not text or len(text) < 6 or len(text) > limit or not _PY_HINT.search(text) and "(" not in text:
         return False
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a decoded payload's `SyntaxWarning`s are not for the user's stderr
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return False
     return any(isinstance(n, (ast.Call, ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
