@@ -814,6 +814,8 @@ class Analyzer:
                 names = names | {f"{n}().{method}" for v in values if isinstance(v, cst.Call)
                                  for n in self.flow.call_names(v)}
         by_name = _ANY_SINK_NAME is not None and any(_ANY_SINK_NAME.match(n) for n in names)
+        if not by_name and method not in _SINK_METHODS:
+            return None  # (what the loop below would find: no spec matches by name or by method)
         for spec in _SINKS:
             matched = _matches(spec.names, names) if by_name else None
             if matched is None and method in spec.methods and isinstance(call.func, cst.Attribute):
