@@ -46,11 +46,11 @@ def entry_points(group: str) -> list[EntryPoint]:
     name winning, as `importlib.metadata.entry_points` finds them. Read here from the `*.dist-info`/`*.egg-info`
     folders themselves: importing `importlib.metadata` (email, zipfile, importlib.resources) takes 30-50 ms, a tenth
     of a warm run. Whatever else could hold distributions (a zip or egg on the path, another finder that lists
-    distributions) is left to `importlib.metadata`."""
+    distributions) or is not a plain path (`Path` or bytes entries in `sys.path`) is left to `importlib.metadata`."""
     from importlib.machinery import PathFinder
 
     others = [f for f in sys.meta_path if hasattr(f, "find_distributions") and f is not PathFinder]
-    if others or any(os.path.isfile(p) or p.endswith(".egg") for p in sys.path):
+    if others or any(not isinstance(p, str) or os.path.isfile(p) or p.endswith(".egg") for p in sys.path):
         return _standard_entry_points(group)
     try:
         return _entry_points_in_folders(group)

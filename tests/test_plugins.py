@@ -178,3 +178,10 @@ def test_an_undecodable_entry_points_file_is_left_to_importlib_metadata(tmp_path
     asked = []
     monkeypatch.setattr(plugins, "_standard_entry_points", lambda group: asked.append(group) or [])
     assert plugins.entry_points(plugins.ENTRY_POINT_GROUP) == [] and asked == [plugins.ENTRY_POINT_GROUP]
+
+
+def test_a_path_object_on_sys_path_does_not_break_pack_discovery(tmp_path: Path, monkeypatch) -> None:
+    _dist_info(tmp_path, "ppack-1.0.dist-info", "ppack", "1.0", "[datasec_scan.rules]\nppack = ppack:RULES\n")
+    monkeypatch.setattr(sys, "path", [tmp_path, *sys.path])  # some programs append Path objects
+    found = plugins.entry_points(plugins.ENTRY_POINT_GROUP)
+    assert found == plugins._standard_entry_points(plugins.ENTRY_POINT_GROUP)
