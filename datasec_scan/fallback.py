@@ -35,11 +35,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import Limits
     from .rule import FileContext
 
+# A string literal, prefixes included (also used alone, to shrink strings before measuring logical lines).
+_STRING = (
+    r"""[rRbBuUfF]{0,2}(?:'''(?:[^'\\]+|\\[\s\S]|'(?!''))*(?:''')?|\"\"\"(?:[^"\\]+|\\[\s\S]|"(?!""))*(?:\"\"\")?"""
+    r"""|'(?:[^'\\\r\n]+|\\[\s\S])*'?|"(?:[^"\\\r\n]+|\\[\s\S])*"?)"""
+)
 # One token of Python, approximately; every branch is linear (no nested ambiguity) and strings that
 # never close run to the end of the line (or file, for triple quotes) instead of being retried.
 _TOKEN = re.compile(
-    r"""(?P<s>[rRbBuUfF]{0,2}(?:'''(?:[^'\\]+|\\[\s\S]|'(?!''))*(?:''')?|\"\"\"(?:[^"\\]+|\\[\s\S]|"(?!""))*(?:\"\"\")?"""
-    r"""|'(?:[^'\\\r\n]+|\\[\s\S])*'?|"(?:[^"\\\r\n]+|\\[\s\S])*"?))"""
+    r"(?P<s>" + _STRING + r")"
     r"""|(?P<c>\#[^\r\n]*)|(?P<cont>\\\r?\n)|(?P<nl>\r\n?|\n)|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<sep>[,;])"""
     r"""|(?P<w>\w+)|(?P<op>[-+*/%@&|^~<>!=:.]+)"""
 )
@@ -106,8 +110,7 @@ def _measured(text: str, stop_after: int) -> Shape:
 
 
 # A string, a comment or a line continuation, each replaced by one character before logical lines are measured.
-_HIDDEN = re.compile(_TOKEN.pattern[_TOKEN.pattern.index("(?P<s>") + 6:_TOKEN.pattern.index("|(?P<c>") - 1]
-                     + r"|\#[^\r\n]*|\\\r?\n")
+_HIDDEN = re.compile(_STRING + r"|\#[^\r\n]*|\\\r?\n")
 _LINE_BREAKS = re.compile(r"[()\[\]{}]|\r\n?|\n")
 
 
