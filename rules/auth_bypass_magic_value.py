@@ -124,16 +124,21 @@ def _undigest_tree(expr: ast.AST) -> ast.AST:
     return expr
 
 
+# What `_credential_named` and its CPython-tree mirror `_may_be_credential_named` share: calls that only normalise
+# a value, and `user.role`-like attributes that name an account without being its credential.
+_NORMALIZERS = frozenset({"strip", "lower", "upper", "encode", "decode"})
+_ACCOUNT_OBJECTS = frozenset({"user", "self", "account"})
+_ACCOUNT_FIELDS = frozenset({"role", "name", "username", "group"})
+
 def _may_be_credential_named(expr: ast.AST) -> bool:
     """`_credential_named` on CPython's tree, where a key that is not a plain string may be one."""
-    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-            "strip", "lower", "upper", "encode", "decode"):
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _NORMALIZERS:
         expr = expr.func.value
     if isinstance(expr, ast.Name):
         return bool(_CREDENTIAL.search(expr.id))
     if isinstance(expr, ast.Attribute):
-        if isinstance(expr.value, ast.Name) and expr.value.id in ("user", "self", "account") and \
-                expr.attr.lower() in ("role", "name", "username", "group"):
+        if isinstance(expr.value, ast.Name) and expr.value.id in _ACCOUNT_OBJECTS and \
+                expr.attr.lower() in _ACCOUNT_FIELDS:
             return False
         return bool(_CREDENTIAL.search(expr.attr))
     key: ast.AST | None = None
@@ -392,14 +397,14 @@ class AuthBypassMagicValue(Rule):
 
     @staticmethod
     def _credential_named(expr: cst.BaseExpression) -> bool:
-        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
-                "strip", "lower", "upper", "encode", "decode"):
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and (
+                expr.func.attr.value in _NORMALIZERS):
             expr = expr.func.value
         if isinstance(expr, cst.Name):
             return bool(_CREDENTIAL.search(expr.value))
         if isinstance(expr, cst.Attribute):
-            if isinstance(expr.value, cst.Name) and expr.value.value in ("user", "self", "account") and \
-                    expr.attr.value.lower() in ("role", "name", "username", "group"):
+            if isinstance(expr.value, cst.Name) and expr.value.value in _ACCOUNT_OBJECTS and \
+                    expr.attr.value.lower() in _ACCOUNT_FIELDS:
                 return False
             return bool(_CREDENTIAL.search(expr.attr.value))
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
