@@ -287,6 +287,21 @@ class _StringNodes(Visitor):
         self.found.append(node)
 
 
+class _CallNodes(Visitor):
+    def __init__(self) -> None:
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+def calls_in(tree: cst.CSTNode) -> list[cst.Call]:
+    """Every `Call` node under `tree` (itself included), in source order."""
+    visitor = _CallNodes()
+    walk(tree, visitor)
+    return visitor.found
+
+
 def names_in(tree: cst.CSTNode) -> list[cst.Name]:
     """Every `Name` node under `tree` (attribute names included), in source order. (Module-level visitors: a
     visitor class defined inside a function is a new class per call, and classes are cyclic garbage.)"""

@@ -15,7 +15,7 @@ from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
-from datasec_scan.tree import Visitor, code_for_node, names_in, strings_in, walk
+from datasec_scan.tree import Visitor, calls_in, code_for_node, names_in, strings_in, walk
 
 from . import _catalog
 
@@ -497,8 +497,16 @@ class Analyzer:
         in place of the parameter (only once the module's data flow exists, and only for a one-name innermost argument)."""
         if self._flow is None:
             return None
+        inlined = self._inline_helpers(call)
+        if inlined is not call:
+            peeled = decode_expr(inlined, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
+            if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS:
+                return peeled
         inner: cst.BaseExpression = call
         for _ in range(8):
+            if isinstance(inner, cst.Subscript):  # `b64decode(s[::-1])`
+                inner = inner.value
+                continue
             if not isinstance(inner, cst.Call) or not inner.args:
                 break
             inner = inner.args[0].value
@@ -521,6 +529,22 @@ class Analyzer:
                 if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS:
                     return peeled
         return None
+
+    def _inline_helpers(self, call: cst.Call) -> cst.Call:
+        """The decoder call with each argument-less call of a module helper returning one value replaced by that value
+        (`b64decode(part_a() + part_b())`, where `def part_a(): return "aW1w"`), a few levels deep; else the call."""
+        assert self._flow is not None
+        flow = self._flow
+        for _ in range(3):
+            helpers = [(c, r) for c in calls_in(call)[:64] if (r := flow.single_return(c)) is not None]
+            if not helpers:
+                break
+            try:
+                for helper, value in helpers[:16]:
+                    call = call.deep_replace(helper, value)  # type: ignore[assignment]
+            except Exception:  # noqa: BLE001 - an odd tree shape: decode what there is
+                break
+        return call
 
     def payload_literal(self, expr: cst.BaseExpression) -> cst.CSTNode:
         """The literal node a decoded payload comes from (for anchoring nested findings), else the expression."""

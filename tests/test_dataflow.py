@@ -361,3 +361,41 @@ def test_iterables_of_loop_variables() -> None:
 
     module.visit(_Names())
     assert set(found["k"]) == {"KEYS"} and set(found["j"]) == {"(1, 2)"}
+
+
+def test_single_return_of_argument_less_module_helpers() -> None:
+    module, flow, _ = _analyze('''
+        import os
+        def head():
+            return "aW1w"
+        def twice():
+            if os.sep:
+                return "a"
+            return "b"
+        def with_param(x="p"):
+            return x
+        def shadowed():
+            return "first"
+        def shadowed():
+            return "second"
+        class C:
+            def head(self):
+                return "method"
+        def outer():
+            def inner():
+                return "nested"
+            return inner()
+        r = [head(), twice(), with_param(), shadowed(), C().head(), outer(), head(1)]
+    ''')
+    found: dict[str, str | None] = {}
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            value = flow.single_return(node)
+            found[module.code_for_node(node)] = None if value is None else module.code_for_node(value)
+
+    module.visit(_Calls())
+    assert found["head()"] == '"aW1w"'
+    for call in ("twice()", "with_param()", "shadowed()", "C().head()", "head(1)", "inner()"):
+        assert found[call] is None, call
+    assert found["outer()"] == "inner()"

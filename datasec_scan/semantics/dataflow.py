@@ -796,6 +796,17 @@ class FlowAnalysis:
             cur = cur.parent
         return tuple(c.iterated.get(((cur or c.scopes[0]).index, expr.value), ()))
 
+    def single_return(self, call: cst.Call) -> cst.BaseExpression | None:
+        """What a call of a module function without arguments returns, when the module defines that function once
+        (`def part(): return "aW1w"`), it takes no parameters and has exactly one `return` value."""
+        if call.args or not isinstance(call.func, cst.Name) or self.names.call_names(call) != {f"<local>.{call.func.value}"}:
+            return None
+        found = self._collected.functions.get(call.func.value, [])
+        if len(found) != 1 or found[0].params or found[0].parent is not self._collected.scopes[0]:
+            return None
+        returns = found[0].returns
+        return returns[0] if len(returns) == 1 and not isinstance(returns[0], (cst.Yield, cst.Await)) else None
+
     def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         """The function (or method) a node is in; None at module level."""
         scope = self._collected.scope_of.get(id(node))
