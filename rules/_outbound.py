@@ -606,11 +606,7 @@ class Analyzer:
                 iterable = iterable.func.value
             if self._is_env(iterable):
                 return _EVERY_VARIABLE  # `{k: os.environ[k] for k in os.environ}`: all of them
-            if isinstance(iterable, cst.Name):
-                values = self.flow.values_of(iterable)
-                iterable = values[0] if len(values) == 1 else iterable
-            if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-                found += [n for n in (fold_str(e.value, self.names) for e in iterable.elements[:64]) if n]
+            found += self._literal_strings(iterable)
         return next((n for n in found if is_secret_var(n)), found[0] if found else None)
 
     def _env_label(self, name: str | None) -> str:
@@ -716,8 +712,11 @@ class Analyzer:
         scope = self.flow._collected.scope_of.get(id(fdef))
         return scope is not None and name.value in self._listener_params.get(scope.index, set())
 
-    def fold_path(self, expr: cst.BaseExpression, depth: int = 0) -> str | None:
-        """A path expression written out, "~" for the home folder and "*" for unknown parts; None if unknown."""
+    def fold_path(self, expr: cst.BaseExpression, depth: int = 0, choices: dict[int, list[str]] | None = None,
+                  chosen: dict[int, str] | None = None) -> str | None:
+        """A path expression written out, "~" for the home folder and "*" for unknown parts; None if unknown.
+        A loop variable over literal strings is unknown, but is recorded in `choices` (node id -> the strings), and
+        `chosen` gives such variables a value."""
         if depth > 8:
             return None
         d = depth + 1
@@ -735,22 +734,22 @@ class Analyzer:
                 return "~" if var in _HOME_VARS else None
             if any(n.endswith((".path.join", "Path", "PurePath", "PosixPath", "WindowsPath")) for n in names) or \
                     method == "joinpath":
-                parts = [self.fold_path(expr.func.value, d) or "*"] if method == "joinpath" else []
-                parts += [self.fold_path(a, d) or "*" for a in args]
+                parts = [self.fold_path(expr.func.value, d, choices, chosen) or "*"] if method == "joinpath" else []
+                parts += [self.fold_path(a, d, choices, chosen) or "*" for a in args]
                 joined = "/".join(parts)
                 return joined if joined.strip("*/") else None
             if any(n.endswith((".expanduser", ".expandvars", ".abspath", ".realpath", ".normpath")) for n in names) \
                     or names & {"builtins.str", "os.fspath"}:
-                return self.fold_path(args[0], d) if args else None
+                return self.fold_path(args[0], d, choices, chosen) if args else None
             if method in ("expanduser", "resolve", "absolute") and isinstance(expr.func, cst.Attribute):
-                return self.fold_path(expr.func.value, d)
+                return self.fold_path(expr.func.value, d, choices, chosen)
             return None
         if isinstance(expr, cst.Subscript) and self._is_env(expr.value):
             key = expr.slice[0].slice if len(expr.slice) == 1 else None
             var = fold_str(key.value, self.names) if isinstance(key, cst.Index) else None
             return "~" if var in _HOME_VARS else None
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Divide, cst.Add)):
-            left, right = self.fold_path(expr.left, d), self.fold_path(expr.right, d)
+            left, right = self.fold_path(expr.left, d, choices, chosen), self.fold_path(expr.right, d, choices, chosen)
             if left is None and right is None:
                 return None
             sep = "/" if isinstance(expr.operator, cst.Divide) else ""
@@ -761,22 +760,48 @@ class Analyzer:
                 if isinstance(p, cst.FormattedStringText):
                     parts.append(p.value)
                 else:
-                    parts.append(self.fold_path(p.expression, d) or "*")  # type: ignore[union-attr]
+                    parts.append(self.fold_path(p.expression, d, choices, chosen) or "*")  # type: ignore[union-attr]
             text = "".join(parts)
             return text if text.strip("*") else None
         if isinstance(expr, (cst.Name, cst.Attribute)):
+            if chosen is not None and id(expr) in chosen:
+                return chosen[id(expr)]
             values = self.flow.values_of(expr)
             if len(values) == 1:
-                return self.fold_path(values[0], d)
+                return self.fold_path(values[0], d, choices, chosen)
+            if choices is not None and isinstance(expr, cst.Name):
+                options = [o for iterable in self.flow.iterables_of(expr)[:4] for o in self._literal_strings(iterable)]
+                if options:
+                    choices.setdefault(id(expr), options)
         return None
+
+    def _literal_strings(self, iterable: cst.BaseExpression) -> list[str]:
+        """The strings a literal list, tuple or set holds (written there or bound once to a name)."""
+        if isinstance(iterable, cst.Name):
+            values = self.flow.values_of(iterable)
+            iterable = values[0] if len(values) == 1 else iterable
+        if not isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+            return []
+        return [n for n in (fold_str(e.value, self.names) for e in iterable.elements[:64]) if n]
 
     def _path_labels(self, expr: cst.BaseExpression) -> tuple[str, ...]:
         if isinstance(expr, cst.SimpleString) and len(expr.value) > 200:
             return ()
         if isinstance(expr, cst.BinaryOperation) and not isinstance(expr.operator, (cst.Divide, cst.Add)):
             return ()
-        path = self.fold_path(expr)
-        return self._word_path_labels(path) if path else ()
+        choices: dict[int, list[str]] = {}
+        path = self.fold_path(expr, choices=choices)
+        labels = self._word_path_labels(path) if path else ()
+        if labels or not choices:
+            return labels
+        # `for name in (".netrc", ".pypirc"): open(os.path.join(home, name))`: each name the loop gives
+        node, options = next(iter(choices.items()))
+        for option in options[:16]:
+            path = self.fold_path(expr, chosen={node: option})
+            labels = self._word_path_labels(path) if path else ()
+            if labels:
+                return labels
+        return ()
 
     def _word_path_labels(self, path: str) -> tuple[str, ...]:
         if len(path) > 300 or "\n" in path:

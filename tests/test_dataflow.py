@@ -399,3 +399,20 @@ def test_single_return_of_argument_less_module_helpers() -> None:
     for call in ("twice()", "with_param()", "shadowed()", "C().head()", "head(1)", "inner()"):
         assert found[call] is None, call
     assert found["outer()"] == "inner()"
+
+
+def test_file_copies_carry_the_source_into_the_destination() -> None:
+    code = '''
+        import os, shutil
+        from shutil import copy2
+        key = os.path.expanduser('~/.ssh/id_rsa')
+        shutil.copyfile(key, "k.tmp")
+        sink(open("k.tmp").read())
+        dst = "/tmp/x"
+        copy2(key, dst)
+        sink(open(dst).read())
+        shutil.copy("notes.txt", "n.tmp")
+        sink(open("n.tmp").read())
+        sink(open("other.tmp").read())
+    '''
+    assert _sink_labels(code) == [{"ssh"}, {"ssh"}, set(), set()]

@@ -18,7 +18,9 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
   `base64.*`, `zlib.*`, `urlencode`, `str`, `bytes`, `dict`, `open(path)`, folder listings
   `os.walk`/`glob.glob`, `shutil.make_archive`...). What is stored into an archive or stream writer
   (`zipfile.ZipFile(p, "w")`, `tarfile.open(fileobj=buf)`) is stored into the file or buffer it
-  wraps (not for plain `open()`). Calls of unknown functions do NOT carry their arguments' taint
+  wraps (not for plain `open()`). A file copy or move (`shutil.copy2(src, dst)`, `os.replace`) stores what the
+  source carries into the destination variable, or into the file a literal destination names. Calls of unknown
+  functions do NOT carry their arguments' taint
   (so `Client(token).get()` is not "the token").
 - Sanitizers stop propagation: `len`, `bool`, `int`, `float`, `hash`, `isinstance`, `type`, `id`,
   comparisons, `not`, predicates like `.startswith()`, and one-way digests (`hashlib.*`, `hmac.*`,
@@ -124,6 +126,10 @@ _STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setd
 # Archive and stream writers over a file or buffer (their first argument or `fileobj=`/`file=`), as `module.Name`:
 # what is stored into the writer is stored into that file or buffer (`with zipfile.ZipFile(path, "w") as z:
 # z.write(f)` ... `open(path)`; `tarfile.open(fileobj=buf)` ... `buf.getvalue()`). Plain `open()` is not one.
+# File copies and moves, as written (`shutil.copy2`, or `copy2` imported from shutil): the destination then holds
+# what the source path named.
+_COPIES = frozenset({f"{module}{name}" for module in ("shutil.", "") for name in ("copy", "copy2", "copyfile", "move")}
+                    | {"os.rename", "os.replace"})
 _WRAPPERS = frozenset({"open", "ZipFile", "TarFile", "GzipFile", "BZ2File", "LZMAFile", "TextIOWrapper",
                        "BufferedWriter", "writer", "DictWriter"})
 # Calls that call another function: (qualified name, index of the target, index where its args start or
@@ -314,6 +320,23 @@ class _Collector(Visitor):
         if root is not None and root != name:
             self.writers[(self.scope.index, name)] = root
 
+    def _copy(self, call: cst.Call) -> None:
+        """`shutil.copy2(src, dst)`: what the file at `dst` holds is what `src` named (a stealer copies a locked
+        browser database before reading it), through the variable `dst` or the file a literal `dst` names."""
+        args = [a.value for a in call.args if a.keyword is None and not a.star]
+        args += [a.value for a in call.args if a.keyword is not None and a.keyword.value in ("src", "dst")]
+        if len(args) < 2:
+            return
+        source, target = args[0], args[1]
+        if isinstance(target, cst.SimpleString) and isinstance(target.evaluated_value, str):
+            root: str | None = _FILE + target.evaluated_value
+            self.files = True
+        else:
+            root = self.root(target) if isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)) else None
+        if root is not None:
+            shown = root.replace(_FILE, "file ")
+            self.scope.bindings.append((root, source, call, f"copied to `{shown}`"))
+
     def _value(self, key: tuple, value: cst.BaseExpression, exact: bool) -> None:
         if exact:
             self.values.setdefault(key, []).append(value)
@@ -396,6 +419,8 @@ class _Collector(Visitor):
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append((node, self.scope))
         func = node.func
+        if dotted(func) in _COPIES:
+            self._copy(node)
         if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
             root = self.root(func.value)
             if root is not None and not (root in self.imported and isinstance(func.value, cst.Name)):
