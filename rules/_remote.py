@@ -311,7 +311,7 @@ class Analyzer:
             if call.func.attr.value in _TORNADO_INPUT and isinstance(call.func.value, cst.Name) and \
                     call.func.value.value == "self" and REQUEST not in found and "tornado" in self.context.text:
                 found.append(REQUEST)  # a Tornado RequestHandler's `self.get_argument("cmd")`
-        if isinstance(call.func, cst.Name) and len(call.args) == 1 and not qualified & _TRANSFORMS:
+        if isinstance(call.func, (cst.Name, cst.Lambda)) and len(call.args) == 1 and not qualified & _TRANSFORMS:
             peeled = self._decoded_by_lambda(call)
             if peeled is not None and peeled.layers:
                 found.append(DECODED)
@@ -476,9 +476,10 @@ class Analyzer:
         return self._decoded[key]
 
     def _decoded_by_lambda(self, call: cst.Call) -> Peeled | None:
-        """`unpack = lambda s: b64decode(codecs.decode(s, "rot13"))` then `unpack("...")`: the body with the argument
-        in place of the parameter."""
-        fn = self.names.single_value(call.func.value)  # type: ignore[attr-defined]
+        """`unpack = lambda s: b64decode(codecs.decode(s, "rot13"))` then `unpack("...")`, or the lambda called where it
+        is written (`(lambda s: ...)("...")`): the body with the argument in place of the parameter."""
+        fn = call.func if isinstance(call.func, cst.Lambda) else self.names.single_value(
+            call.func.value)  # type: ignore[attr-defined]
         if not isinstance(fn, cst.Lambda) or len(fn.params.params) != 1 or not isinstance(fn.body, cst.Call):
             return None
         param = fn.params.params[0].name.value
