@@ -16,7 +16,7 @@ from datasec_scan.semantics.constants import TreeFolding, fold
 from . import _prescreen as ps
 from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
 
-_CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
+_CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|(?<![a-z])pw(?![a-z])|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
                          r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
 _AUTH_FUNCTION = re.compile(r"(auth|login|log_in|signin|sign_in|check|verify|valid|permission|access|allowed|"
                             r"is_admin|require|credential|password|token|guard)", re.IGNORECASE)
@@ -28,7 +28,7 @@ _BORING = {"", "true", "false", "none", "null", "0", "1", "yes", "no", "on", "of
 _DIGESTS = ("hexdigest", "digest")
 # A value that only a secret holds: the subject of `return secret == "..."` (an `auth`/`authorization` setting
 # compared with "enabled" is configuration, not a password).
-_SECRET = re.compile(r"(pass(w(or)?d)?|pwd|secret|token|api_?key|apikey|credential|otp|pin\b|magic|backdoor|"
+_SECRET = re.compile(r"(pass(w(or)?d)?|pwd|(?<![a-z])pw(?![a-z])|secret|token|api_?key|apikey|credential|otp|pin\b|magic|backdoor|"
                      r"master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
 # Functions whose result is the authenticated user: returning one from the magic branch logs that user in.
 _AUTHENTICATOR = re.compile(r"^(authenticate|_?login|log_in|sign_in|get_user_from_token|check_credentials|"

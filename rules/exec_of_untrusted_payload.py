@@ -306,7 +306,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         secrets: tuple[str, ...] = ()
         if label == DECODED and peeled is not None:
             if kind == "code":
-                if payload is None:
+                if payload is None and peeled.limited and not peeled.data:
+                    message = f"{sink} of an encoded payload too large to decode here ({peeled.limited})"
+                elif payload is None:
                     shown = f"{len(peeled.data)} bytes" + (f", {peeled.limited}" if peeled.limited else "")
                     message = f"{sink} of a payload decoded from {peeled.how} ({shown})"
                 else:
