@@ -163,7 +163,9 @@ class NameResolver:
             walk(module, collector)
         self._bound = collector.bound
         self._stars = tuple(collector.star_modules)
-        self._cache: dict[int, frozenset[str]] = {}
+        # by node id, with the node: rules resolve temporary trees too (a decoder with a literal put in place of its
+        # parameter), and a freed node's id is reused, so an id alone could answer for another node
+        self._cache: dict[int, tuple[cst.BaseExpression, frozenset[str]]] = {}
         self._resolving: set[str] = set()
         self._names: dict[str, frozenset[str]] = {}  # a name's meaning, when it does not depend on the query
         self._cut: set[str] = set()  # names a cycle was cut at during the current expansion
@@ -182,11 +184,11 @@ class NameResolver:
         return None
 
     def qualified_names(self, expr: cst.BaseExpression) -> frozenset[str]:
-        key = id(expr)
-        if key not in self._cache:
+        found = self._cache.get(id(expr))
+        if found is None or found[0] is not expr:
             self._budget = _MAX_EXPANSIONS
-            self._cache[key] = frozenset(sorted(self._resolve(expr))[:_MAX_NAMES])
-        return self._cache[key]
+            found = self._cache[id(expr)] = (expr, frozenset(sorted(self._resolve(expr))[:_MAX_NAMES]))
+        return found[1]
 
     def call_names(self, call: cst.Call) -> frozenset[str]:
         """What the called function may be: `os.system`, `builtins.exec`, `socket.socket().connect`."""
