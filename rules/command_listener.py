@@ -11,8 +11,12 @@ from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
 from ._remote import (
+    ARGV_SPAWN,
+    CODE_SINKS,
+    DESER_SINKS,
     HANDLER_BASES,
     LISTENER,
+    SHELL_SPAWN,
     SOCKET,
     Analyzer,
     code_of,
@@ -32,12 +36,16 @@ class _NameCollector(Visitor):
 
 
 _LOOPBACK = ("127.", "localhost", "::1", "ip6-localhost")
+# Remote procedure servers (`xmlrpc.server`, jsonrpclib) publish what is registered with them.
+_REGISTER = ("register_function", "register_instance")
+_RUNNERS = CODE_SINKS | SHELL_SPAWN | ARGV_SPAWN | DESER_SINKS
+_RUNNER_MODULES = frozenset({"os", "subprocess", "builtins", "pty", "commands", "posix", "nt"})
 
 # Pre-screen (necessary for any report, see rules/_prescreen.py): a server — `.bind(...)`/`.accept()` as written,
 # a request-handler base class, or an asyncio stream server — and a sink: exec/deserialize, a spawner, or a strong
 # wiring (os.dup2, `.stdin.write`).
 _APPLIES = ps.all_of(
-    ps.any_of(ps.word("bind", "accept"), ps.Names(sorted(HANDLER_BASES)), ps.Names(sorted(_STREAM_SERVERS))),
+    ps.any_of(ps.word("bind", "accept", *_REGISTER), ps.Names(sorted(HANDLER_BASES)), ps.Names(sorted(_STREAM_SERVERS))),
     ps.any_of(ps.EXEC_SINK, ps.SPAWN, ps.DUP2, ps.STDIN_WRITE),
 )
 
@@ -50,7 +58,9 @@ class CommandListener(ps.CodeScreen, Rule):
     handlers, `http.server` handlers (`do_GET`, `do_POST`), `asyncio.start_server` callbacks
     reading from their stream reader — that pass the received data to
     `exec`, `eval`, `os.system`, `subprocess`, `pickle.loads` or `marshal.loads`, or wire an
-    accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)`.
+    accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)`. Also remote procedure
+    servers (`xmlrpc.server`, jsonrpclib) that publish such a function (`register_function(os.system)`)
+    or a whole module like `os` or `subprocess` (`register_instance(os)`).
     A server that only serves data, or only listens on 127.0.0.1 without executing anything, is
     not a finding; one bound to loopback that executes input is reported at high, not critical.
 
@@ -90,12 +100,16 @@ class CommandListener(ps.CodeScreen, Rule):
         "c.sendall(b'hello')\n",
         "from http.server import BaseHTTPRequestHandler\nclass H(BaseHTTPRequestHandler):\n"
         "    def do_GET(self):\n        self.wfile.write(self.path.encode())\n",
+        "import os\nfrom xmlrpc.server import SimpleXMLRPCServer\nserver = SimpleXMLRPCServer(('0.0.0.0', 8000))\n"
+        "server.register_function(os.getcwd, 'cwd')\n",
     )
     INVALID = (
         "import socket, subprocess\nsrv = socket.socket()\nsrv.bind(('0.0.0.0', 31337))\nsrv.listen(1)\n"
         "conn, _ = srv.accept()\nsubprocess.run(conn.recv(1024), shell=True)\n",
         "import os, socketserver\nclass H(socketserver.StreamRequestHandler):\n    def handle(self):\n"
         "        os.system(self.rfile.readline().decode())\n",
+        "import os\nfrom xmlrpc.server import SimpleXMLRPCServer\nserver = SimpleXMLRPCServer(('0.0.0.0', 8000))\n"
+        "server.register_function(os.system, 'run')\nserver.serve_forever()\n",
     )
 
     @classmethod
@@ -140,6 +154,9 @@ class CommandListener(ps.CodeScreen, Rule):
         if method == "bind" and args and isinstance(args[0], cst.Tuple) and args[0].elements:
             self._binds.append((node, fold_str(args[0].elements[0].value, an.names)))
             return
+        if method in _REGISTER and args:
+            self._check_registered(node, method, args[0], an)
+            return
         qualified = an.call_names(node)
         if qualified & _STREAM_SERVERS and args and isinstance(args[0], cst.Name):
             host = fold_str(args[1], an.names) if len(args) > 1 else fold_str(keyword(node, "host") or cst.Name(
@@ -170,6 +187,32 @@ class CommandListener(ps.CodeScreen, Rule):
         wired = wiring(an, node)
         if wired is not None and wired[1]:
             self._pending.append((node, wired[0], None, in_handler))
+
+    def _check_registered(self, node: cst.Call, method: str, target: cst.BaseExpression, an: Analyzer) -> None:
+        """`server.register_function(os.system)`: a remote procedure server that runs whatever its callers send."""
+        names = an.names.qualified_names(target)
+        runner = sorted(names & _RUNNERS) if method == "register_function" else sorted(names & _RUNNER_MODULES)
+        if not runner:
+            return
+        host = self._server_host(node.func.value, an)  # type: ignore[attr-defined]
+        loopback = host is not None and host.startswith(_LOOPBACK)
+        shown = runner[0].replace("builtins.", "")
+        what = f"`{shown}`" if method == "register_function" else f"the whole `{shown}` module"
+        self.report(node, f"command listener: a remote procedure server publishes {what} to its callers"
+                    f" (bound to {host or 'an address not known here'})",
+                    severity=Severity.HIGH if loopback else Severity.CRITICAL, confidence=Confidence.HIGH)
+
+    @staticmethod
+    def _server_host(server: cst.BaseExpression, an: Analyzer) -> str | None:
+        """The host a server object was built to listen on: `SimpleXMLRPCServer(("0.0.0.0", 8000))`."""
+        if isinstance(server, cst.Name):
+            server = an.names.single_value(server.value) or server
+        if not isinstance(server, cst.Call):
+            return None
+        address = positional(server)[0] if positional(server) else keyword(server, "addr")
+        if isinstance(address, cst.Tuple) and address.elements:
+            return fold_str(address.elements[0].value, an.names)
+        return None
 
     def _stream_input(self, call: cst.Call, arg: cst.BaseExpression | None, an: Analyzer
                       ) -> tuple[cst.Call, str | None] | None:

@@ -55,6 +55,7 @@ _FALLBACK_NET_MODULES = ("requests", "httpx", "urllib", "http", "socket", "aioht
 _APPLIES = ps.any_of(
     ps.EXEC_SINK,
     ps.SPAWN,
+    ps.word("__pyarmor__"),  # `__pyarmor__(__name__, __file__, b"...")`, as written
     ps.all_of(ps.word("RtlMoveMemory", "memmove", "RtlCopyMemory"),
               ps.regex("|".join(map(re.escape, _EXECUTABLE_MEMORY)))),
     ps.all_of(ps.word("exec", "eval", "compile", "execfile", "FunctionType", "runsource", "run_path"),
@@ -73,7 +74,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     Finds `exec`, `eval`, `compile`, `runpy.run_path`, `types.FunctionType`, `pickle.loads`,
     `marshal.loads`, `dill`/`cloudpickle`/`joblib` loads and `yaml.load` with an unsafe loader,
     and asks where their argument comes from; also shell and process spawners whose command is
-    fetched from the network (critical) or decoded from a hidden literal (high). The code of
+    fetched from the network (critical) or decoded from a hidden literal (high), and code encrypted
+    with PyArmor (`__pyarmor__(..., b"...")`, medium: it cannot be reviewed). The code of
     `python -c CODE` (the interpreter named or `sys.executable`) is judged like an `exec` of it,
     and fetched or decoded bytes copied with `RtlMoveMemory`/`memmove` into memory the file
     allocates executable are a shellcode loader. (Commands read from a socket are DS102/DS103,
@@ -162,6 +164,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if id(node) in self._handled:
             return
         an = Analyzer.of(self.context)
+        if self._check_pyarmor(node):
+            return
         sink = an.exec_sink(node)
         if sink is None:
             if not self._check_shellcode(node, an):
@@ -179,6 +183,21 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                 qualified = f"{qualified}({inner[1]})"
             arg = inner[2]
         self._check(node, kind, qualified, arg, an)
+
+    def _check_pyarmor(self, node: cst.Call) -> bool:
+        """`__pyarmor__(__name__, __file__, b"PY...")`: the PyArmor runtime decrypts and runs a code object that
+        nobody can read; reported at medium, since commercial code is protected the same way."""
+        func = node.func
+        called = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+        if called != "__pyarmor__":
+            return False
+        blob = next((a.value for a in node.args if isinstance(a.value, cst.SimpleString)
+                     and a.value.prefix.lower().startswith("b")), None)
+        if blob is None:
+            return False
+        self.report(node, f"runs PyArmor-encrypted code ({len(blob.value):,} characters of literal): what it does "
+                    "cannot be read or reviewed", severity=Severity.MEDIUM, confidence=Confidence.HIGH)
+        return True
 
     def _check_shellcode(self, node: cst.Call, an: Analyzer) -> bool:
         """Fetched or decoded bytes copied into memory the code allocated executable: a shellcode loader."""
