@@ -245,8 +245,12 @@ class ReverseShell(ps.CodeScreen, FunctionScopes, Rule):
     def visit_Assign(self, node: cst.Assign) -> None:
         """`sys.stdin = sys.stdout = sock.makefile("rw")`: the interpreter's own streams on the connection (then
         `code.interact()` or `pty.spawn` serve a shell over it)."""
+        targets = [t.target for t in node.targets if isinstance(t.target, cst.Attribute)
+                   and t.target.attr.value.strip("_") in ("stdin", "stdout", "stderr")]
+        if not targets:
+            return
         an = Analyzer.of(self.context)
-        streams = sorted(q for t in node.targets for q in an.names.qualified_names(t.target) if q in _STANDARD_STREAMS)
+        streams = sorted(q for t in targets for q in an.names.qualified_names(t) if q in _STANDARD_STREAMS)
         if not streams:
             return
         value = node.value

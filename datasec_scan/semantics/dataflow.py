@@ -130,6 +130,7 @@ _STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setd
 # what the source path named.
 _COPIES = frozenset({f"{module}{name}" for module in ("shutil.", "") for name in ("copy", "copy2", "copyfile", "move")}
                     | {"os.rename", "os.replace"})
+_COPY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in _COPIES)
 _WRAPPERS = frozenset({"open", "ZipFile", "TarFile", "GzipFile", "BZ2File", "LZMAFile", "TextIOWrapper",
                        "BufferedWriter", "writer", "DictWriter"})
 # Calls that call another function: (qualified name, index of the target, index where its args start or
@@ -419,7 +420,8 @@ class _Collector(Visitor):
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append((node, self.scope))
         func = node.func
-        if dotted(func) in _COPIES:
+        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if last in _COPY_NAMES and dotted(func) in _COPIES:
             self._copy(node)
         if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
             root = self.root(func.value)
