@@ -80,6 +80,7 @@ _SURVEILLANCE = [(label, _regex(patterns)) for label, patterns in _SRC["surveill
 _LISTENERS = _regex(_SRC["surveillance"]["keystroke_listeners"])
 _API_SOURCES = [(label, _regex(patterns)) for label, patterns in _SRC.get("calls", {}).items()]
 _COMMAND_LABELS = {program: label for label, programs in _SRC.get("commands", {}).items() for program in programs}
+_CREDENTIAL_COMMANDS = {program: tuple(phrases) for program, phrases in _SRC.get("credential_commands", {}).items()}
 
 _HOSTS = _catalog.load("hosts")
 RISK_TEXT = {"raw-ip": "a raw IP address", "webhook": "a chat webhook / bot API", "paste": "a paste or file-drop site",
@@ -679,6 +680,9 @@ class Analyzer:
         elif label == "credential-file" and program == "security" and not any(
                 w.startswith(("find-", "dump-keychain")) for w in words[1:]):
             label = None  # only the keychain queries
+        elif label is None and program in _CREDENTIAL_COMMANDS:  # `git credential fill`, `gh auth token`
+            said = " ".join(w.lower() for w in words[1:] if not w.startswith("-"))
+            label = "credential-file" if any(p in said for p in _CREDENTIAL_COMMANDS[program]) else None
         if label is not None:
             return (label,)
         for word in words[1:]:

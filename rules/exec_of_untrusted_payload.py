@@ -35,6 +35,11 @@ _CONFIDENCE = {NETWORK: Confidence.HIGH, SOCKET: Confidence.HIGH, DECODED: Confi
 _HIDING = {"concat"}  # a plain concatenation of readable strings hides nothing
 _SERIALIZERS = {"pickle", "cPickle", "_pickle", "marshal", "dill", "cloudpickle", "copy", "joblib"}
 _EXECUTABLE_MEMORY = ("VirtualAlloc", "PAGE_EXECUTE", "0x40", "PROT_EXEC", "CreateThread", "mmap.mmap(-1")
+# Copies into memory, with the argument holding the bytes. A buffer made from the bytes (`create_string_buffer`)
+# is everyday ctypes code, so it counts only beside memory made executable *and* a jump into it.
+_SHELLCODE_COPIES = {"RtlMoveMemory": 1, "memmove": 1, "RtlCopyMemory": 1, "create_string_buffer": 0}
+_MADE_EXECUTABLE = ("VirtualAlloc", "VirtualProtect", "PAGE_EXECUTE", "PROT_EXEC", "mprotect")
+_JUMPED_INTO = ("CFUNCTYPE", "WINFUNCTYPE", "CreateThread")
 _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "pathlib.PurePath",
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
@@ -43,7 +48,8 @@ _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py
 # Pre-screen (a necessary condition for any report, see rules/_prescreen.py):
 # - an exec/deserialize sink (`visit_Call` -> `_check`, the only caller of scan_nested), or
 # - a spawner (`_check_spawn`), or
-# - `RtlMoveMemory`/`memmove`/`RtlCopyMemory` as written, with one of _EXECUTABLE_MEMORY (`_check_shellcode`), or
+# - `RtlMoveMemory`/`memmove`/`RtlCopyMemory`/`create_string_buffer` as written, with one of _EXECUTABLE_MEMORY
+#   (`_check_shellcode`), or
 # - what the reduced scan (`fallback.exec_of_payload`) needs: a call whose last name part is an exec sink, with a
 #   decoder/fetcher call in the file (ast level), or `exec(`-like text followed by a payload word (regex level).
 _FALLBACK_PAYLOAD = ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "decodestring",
@@ -56,8 +62,7 @@ _APPLIES = ps.any_of(
     ps.EXEC_SINK,
     ps.SPAWN,
     ps.word("__pyarmor__"),  # `__pyarmor__(__name__, __file__, b"...")`, as written
-    ps.all_of(ps.word("RtlMoveMemory", "memmove", "RtlCopyMemory"),
-              ps.regex("|".join(map(re.escape, _EXECUTABLE_MEMORY)))),
+    ps.all_of(ps.word(*_SHELLCODE_COPIES), ps.regex("|".join(map(re.escape, _EXECUTABLE_MEMORY)))),
     ps.all_of(ps.word("exec", "eval", "compile", "execfile", "FunctionType", "runsource", "run_path"),
               ps.any_of(ps.word(*_FALLBACK_PAYLOAD),
                         ps.all_of(ps.word("get", "post", "request", "text", "content"), ps.word(*_FALLBACK_NET_MODULES)),
@@ -78,7 +83,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     with PyArmor (`__pyarmor__(..., b"...")`, medium: it cannot be reviewed). The code of
     `python -c CODE` (the interpreter named or `sys.executable`) is judged like an `exec` of it,
     and fetched or decoded bytes copied with `RtlMoveMemory`/`memmove` into memory the file
-    allocates executable are a shellcode loader. (Commands read from a socket are DS102/DS103,
+    allocates executable, or put in a `ctypes.create_string_buffer` the file makes executable
+    (`VirtualProtect`, `mprotect`) and calls (`CFUNCTYPE`), are a shellcode loader. (Commands read from a socket are DS102/DS103,
     request data DS109.) The severity follows that provenance:
 
     - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
@@ -132,6 +138,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         "import yaml\ncfg = yaml.safe_load(open('cfg.yml'))\n",
         "import json, requests\ndata = json.loads(requests.get('https://example.com/x').text)\n",
         "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import sys; print(sys.version)'])\n",
+        "import ctypes, socket\ns = socket.create_connection(('example.com', 80))\n"
+        "buf = ctypes.create_string_buffer(s.recv(64))\nflags = buf.raw[0] & 0x40\n",
     )
     INVALID = (
         "import requests\nexec(requests.get('https://example.com/p').text)\n",
@@ -201,16 +209,18 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
 
     def _check_shellcode(self, node: cst.Call, an: Analyzer) -> bool:
         """Fetched or decoded bytes copied into memory the code allocated executable: a shellcode loader."""
-        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in ("RtlMoveMemory", "memmove",
-                                                                                  "RtlCopyMemory"):
+        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in _SHELLCODE_COPIES:
             return False
         text = self.context.text
         if not any(m in text for m in _EXECUTABLE_MEMORY):
             return False
-        args = positional(node)
-        if len(args) < 2:
+        at = _SHELLCODE_COPIES[node.func.attr.value]
+        if at == 0 and not (any(m in text for m in _MADE_EXECUTABLE) and any(m in text for m in _JUMPED_INTO)):
             return False
-        sources = an.sources(args[1], want=(NETWORK, SOCKET, DECODED))
+        args = positional(node)
+        if len(args) <= at:
+            return False
+        sources = an.sources(args[at], want=(NETWORK, SOCKET, DECODED))
         label = next((lab for lab in (NETWORK, SOCKET, DECODED) if lab in sources), None)
         if label is None:
             return False
