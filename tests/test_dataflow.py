@@ -385,7 +385,11 @@ def test_single_return_of_argument_less_module_helpers() -> None:
             def inner():
                 return "nested"
             return inner()
-        r = [head(), twice(), with_param(), shadowed(), C().head(), outer(), head(1)]
+        def pieces():
+            yield "aW1w"
+        async def later():
+            return "aW1w"
+        r = [head(), twice(), with_param(), shadowed(), C().head(), outer(), head(1), pieces(), later()]
     ''')
     found: dict[str, str | None] = {}
 
@@ -396,7 +400,7 @@ def test_single_return_of_argument_less_module_helpers() -> None:
 
     module.visit(_Calls())
     assert found["head()"] == '"aW1w"'
-    for call in ("twice()", "with_param()", "shadowed()", "C().head()", "head(1)", "inner()"):
+    for call in ("twice()", "with_param()", "shadowed()", "C().head()", "head(1)", "inner()", "pieces()", "later()"):
         assert found[call] is None, call
     assert found["outer()"] == "inner()"
 
@@ -416,3 +420,13 @@ def test_file_copies_carry_the_source_into_the_destination() -> None:
         sink(open("other.tmp").read())
     '''
     assert _sink_labels(code) == [{"ssh"}, {"ssh"}, set(), set()]
+
+
+def test_file_copies_named_by_keyword() -> None:
+    code = '''
+        import os, shutil
+        key = os.path.expanduser('~/.ssh/id_rsa')
+        shutil.copyfile(dst="k.tmp", src=key)
+        sink(open("k.tmp").read())
+    '''
+    assert _sink_labels(code) == [{"ssh"}]

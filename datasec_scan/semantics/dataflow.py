@@ -190,6 +190,19 @@ def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) in ("staticmethod",) for d in node.decorators)
 
 
+class _Suspends(Visitor):
+    """Whether a function's body yields (then calling it gives a generator, not what it returns)."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.found = True
+
+
 class _Collector(Visitor):
     """One walk: scopes, their bindings and returns, calls, and which scope every node is in."""
 
@@ -324,11 +337,12 @@ class _Collector(Visitor):
     def _copy(self, call: cst.Call) -> None:
         """`shutil.copy2(src, dst)`: what the file at `dst` holds is what `src` named (a stealer copies a locked
         browser database before reading it), through the variable `dst` or the file a literal `dst` names."""
-        args = [a.value for a in call.args if a.keyword is None and not a.star]
-        args += [a.value for a in call.args if a.keyword is not None and a.keyword.value in ("src", "dst")]
-        if len(args) < 2:
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        named = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        source = positional[0] if positional else named.get("src")
+        target = positional[1] if len(positional) > 1 else named.get("dst")
+        if source is None or target is None:
             return
-        source, target = args[0], args[1]
         if isinstance(target, cst.SimpleString) and isinstance(target.evaluated_value, str):
             root: str | None = _FILE + target.evaluated_value
             self.files = True
@@ -831,8 +845,12 @@ class FlowAnalysis:
         found = self._collected.functions.get(call.func.value, [])
         if len(found) != 1 or found[0].params or found[0].parent is not self._collected.scopes[0]:
             return None
-        returns = found[0].returns
-        return returns[0] if len(returns) == 1 and not isinstance(returns[0], (cst.Yield, cst.Await)) else None
+        node, returns = found[0].node, found[0].returns
+        if len(returns) != 1 or not isinstance(node, cst.FunctionDef) or node.asynchronous is not None:
+            return None
+        suspends = _Suspends()
+        walk(node.body, suspends)
+        return None if suspends.found else returns[0]  # (a generator returns no value of its own when called)
 
     def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         """The function (or method) a node is in; None at module level."""
