@@ -430,3 +430,17 @@ def test_file_copies_named_by_keyword() -> None:
         sink(open("k.tmp").read())
     '''
     assert _sink_labels(code) == [{"ssh"}]
+
+
+def test_what_is_written_to_a_literal_file_is_read_back_from_it() -> None:
+    code = '''
+        import os
+        with open("loot.txt", "w") as out:
+            out.write(open(os.path.expanduser('~/.ssh/id_rsa')).read())
+        sink(open("loot.txt", "rb").read())
+        log = open("notes.txt", "a")
+        log.write("started")
+        sink(open("notes.txt").read())
+        sink(open("other.txt").read())
+    '''
+    assert _sink_labels(code) == [{"ssh"}, set(), set()]

@@ -18,7 +18,8 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
   `base64.*`, `zlib.*`, `urlencode`, `str`, `bytes`, `dict`, `open(path)`, folder listings
   `os.walk`/`glob.glob`, `shutil.make_archive`...). What is stored into an archive or stream writer
   (`zipfile.ZipFile(p, "w")`, `tarfile.open(fileobj=buf)`) is stored into the file or buffer it
-  wraps (not for plain `open()`). A file copy or move (`shutil.copy2(src, dst)`, `os.replace`) stores what the
+  wraps, and what is written through `open("name", "w")` into the file that literal names (a path held in a
+  variable is not followed). A file copy or move (`shutil.copy2(src, dst)`, `os.replace`) stores what the
   source carries into the destination variable, or into the file a literal destination names. Calls of unknown
   functions do NOT carry their arguments' taint
   (so `Client(token).get()` is not "the token").
@@ -319,6 +320,9 @@ class _Collector(Visitor):
 
     def _writer(self, name: str, call: cst.Call) -> None:
         func = call.func
+        opener = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if opener == "open" and self._literal_file_opened_for_writing(name, call):
+            return
         last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
             func, cst.Name) and func.value != "open" else None
         if last not in _WRAPPERS or dotted(func) in ("io.open", "codecs.open", "os.open", "os.fdopen"):
@@ -333,6 +337,22 @@ class _Collector(Visitor):
             self.files = True
         if root is not None and root != name:
             self.writers[(self.scope.index, name)] = root
+
+    def _literal_file_opened_for_writing(self, name: str, call: cst.Call) -> bool:
+        """`f = open("env.txt", "w")`: what is written through `f` is in the file that literal names, and a later
+        `open("env.txt")` reads it back. (A path held in a variable is not followed: the variable names the file.)"""
+        if dotted(call.func) not in ("open", "io.open", "codecs.open") or not call.args or call.args[0].keyword:
+            return False
+        path = call.args[0].value
+        mode = next((a.value for a in call.args[1:2] if a.keyword is None), None) or next(
+            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "mode"), None)
+        if not (isinstance(path, cst.SimpleString) and isinstance(path.evaluated_value, str)
+                and isinstance(mode, cst.SimpleString) and isinstance(mode.evaluated_value, str)
+                and any(c in mode.evaluated_value for c in "wax+")):
+            return False
+        self.writers[(self.scope.index, name)] = _FILE + path.evaluated_value
+        self.files = True
+        return True
 
     def _copy(self, call: cst.Call) -> None:
         """`shutil.copy2(src, dst)`: what the file at `dst` holds is what `src` named (a stealer copies a locked
