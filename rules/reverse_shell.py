@@ -104,8 +104,6 @@ def _opened_file(an: Analyzer, expr: cst.BaseExpression) -> bool:
     return bool(names) and all(n.startswith(_FILE_OPENERS) and "socket" not in n for n in names)
 
 
-
-
 def _standard_fd(an: Analyzer, expr: cst.BaseExpression, scope: cst.CSTNode | None) -> str | None:
     """How `expr` names standard input, output or error: `1`, `sys.stdout.fileno()`, or the variable of a loop
     over such numbers (`for fd in (0, 1, 2)`, `[... for fd in range(3)]`); None otherwise."""
