@@ -209,7 +209,7 @@ class CommandListener(ps.CodeScreen, Rule):
             server = an.names.single_value(server.value) or server
         if not isinstance(server, cst.Call):
             return None
-        address = positional(server)[0] if positional(server) else keyword(server, "addr")
+        address = next(iter(positional(server)), None) or keyword(server, "addr")
         if isinstance(address, cst.Tuple) and address.elements:
             return fold_str(address.elements[0].value, an.names)
         return None

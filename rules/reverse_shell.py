@@ -10,7 +10,6 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold
-from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
 from ._remote import (
@@ -62,7 +61,7 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
     qualified = an.call_names(call)
     args = positional(call)
     if "os.dup2" in qualified and len(args) == 2:
-        fd = _standard_fd(an, args[1], scope)
+        fd = _standard_fd(an, args[1], scope is not None)
         if fd is not None and not _opened_file(an, args[0]):
             return f"os.dup2 of `{code_of(args[0], 30)}` onto {fd}", True
     if "pty.spawn" in qualified:
@@ -104,9 +103,10 @@ def _opened_file(an: Analyzer, expr: cst.BaseExpression) -> bool:
     return bool(names) and all(n.startswith(_FILE_OPENERS) and "socket" not in n for n in names)
 
 
-def _standard_fd(an: Analyzer, expr: cst.BaseExpression, scope: cst.CSTNode | None) -> str | None:
+def _standard_fd(an: Analyzer, expr: cst.BaseExpression, in_scope: bool) -> str | None:
     """How `expr` names standard input, output or error: `1`, `sys.stdout.fileno()`, or the variable of a loop
-    over such numbers (`for fd in (0, 1, 2)`, `[... for fd in range(3)]`); None otherwise."""
+    over such numbers (`for fd in (0, 1, 2)`, `[... for fd in range(3)]`, asked only `in_scope` of a connection);
+    None otherwise."""
     value = fold(expr, an.names)
     if value in (0, 1, 2) and not isinstance(value, bool):
         return f"fd {value}"
@@ -114,41 +114,24 @@ def _standard_fd(an: Analyzer, expr: cst.BaseExpression, scope: cst.CSTNode | No
             and expr.func.attr.value == "fileno"):
         streams = sorted(_STANDARD_STREAMS[q] for q in an.names.qualified_names(expr.func.value) if q in _STANDARD_STREAMS)
         return f"fd {streams[0]}" if streams else None
-    if isinstance(expr, cst.Name) and scope is not None:
-        loops = _LoopsOver(expr.value, an)
-        walk(scope, loops)
-        return f"fd `{expr.value}` in {loops.found}" if loops.found else None
+    flow = an.flow() if in_scope and isinstance(expr, cst.Name) else None
+    if flow is not None:
+        for iterable in flow.iterables_of(expr)[:4]:
+            numbers = _numbers(an, iterable)
+            if numbers is not None and not {0, 1, 2}.isdisjoint(numbers):
+                return f"fd `{expr.value}` in {code_of(iterable, 20)}"  # type: ignore[attr-defined]
     return None
 
 
-class _LoopsOver(Visitor):
-    """Finds a `for` loop or comprehension binding `name` to numbers among which are 0, 1 or 2."""
-
-    def __init__(self, name: str, an: Analyzer) -> None:
-        self.name, self.an, self.found = name, an, ""
-
-    def _check(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
-        if self.found or not (isinstance(target, cst.Name) and target.value == self.name):
-            return
-        numbers = self._numbers(iterable)
-        if numbers is not None and not {0, 1, 2}.isdisjoint(numbers):
-            self.found = code_of(iterable, 20)
-
-    def _numbers(self, iterable: cst.BaseExpression) -> list[object] | None:
-        if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
-            return [fold(e.value, self.an.names) for e in iterable.elements if isinstance(e, cst.Element)]
-        if (isinstance(iterable, cst.Call) and "builtins.range" in self.an.call_names(iterable)
-                and 1 <= len(iterable.args) <= 2):
-            bounds = [fold(a.value, self.an.names) for a in iterable.args]
-            if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
-                return list(range(*bounds)[:3])  # type: ignore[arg-type]
-        return None
-
-    def visit_For(self, node: cst.For) -> None:
-        self._check(node.target, node.iter)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._check(node.target, node.iter)
+def _numbers(an: Analyzer, iterable: cst.BaseExpression) -> list[object] | None:
+    """The numbers a loop goes over: a literal tuple, list or set, or `range(n)`/`range(a, b)` (its first three)."""
+    if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
+        return [fold(e.value, an.names) for e in iterable.elements if isinstance(e, cst.Element)]
+    if isinstance(iterable, cst.Call) and "builtins.range" in an.call_names(iterable) and 1 <= len(iterable.args) <= 2:
+        bounds = [fold(a.value, an.names) for a in iterable.args]
+        if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+            return list(range(*bounds)[:3])  # type: ignore[arg-type]
+    return None
 
 
 def _stdin_write(call: cst.Call) -> bool:
