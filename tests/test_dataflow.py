@@ -444,3 +444,23 @@ def test_what_is_written_to_a_literal_file_is_read_back_from_it() -> None:
         sink(open("other.txt").read())
     '''
     assert _sink_labels(code) == [{"ssh"}, set(), set()]
+
+
+def test_what_is_dumped_or_printed_into_a_stream_is_in_its_file() -> None:
+    code = '''
+        import json, os, pickle, shutil
+        with open("env.json", "w") as out:
+            json.dump(dict(os.environ), out)
+        sink(open("env.json").read())
+        with open("keys.txt", "w") as keys:
+            print(open(os.path.expanduser('~/.ssh/id_rsa')).read(), file=keys)
+        sink(open("keys.txt").read())
+        with open("copy.bin", "wb") as dst:
+            shutil.copyfileobj(open(os.path.expanduser('~/.ssh/id_ed25519'), "rb"), dst)
+        sink(open("copy.bin", "rb").read())
+        with open("notes.txt", "w") as notes:
+            json.dump({"started": True}, notes)
+            print("started", file=notes)
+        sink(open("notes.txt").read())
+    '''
+    assert _sink_labels(code) == [{"env"}, {"ssh"}, {"ssh"}, set()]

@@ -35,6 +35,17 @@ TRICKS = {
     "join-map-chr": ("getattr(__import__(''.join(map(chr, [111, 115]))), 'system')('id')", "os.system"),
     "join-reversed": ("getattr(__import__(''.join(reversed('so'))), 'system')('id')", "os.system"),
     "star-import": ("from os import *\nsystem('id')", "os.system"),
+    "rot13-lambda-helper": ("import codecs as c\nr = lambda s: c.decode(s, 'rot_13')\ngetattr(__import__(r('bf')), "
+                            "r('flfgrz'))('id')", "os.system"),
+    "chr-list-def-helper": ("A = [111, 115]\ndef j(x):\n    '''Join.'''\n    return ''.join(chr(i) for i in x)\n"
+                            "getattr(__import__(j(A)), j([115, 121, 115, 116, 101, 109]))('id')", "os.system"),
+    "shifted-codes": ("getattr(__import__(''.join(chr(int(n) - 7) for n in '118/122'.split('/'))), 'system')('id')",
+                      "os.system"),
+    "item-of-constant-tables": ("T = {'m': 'os', 'f': 'system'}\nP = ('x', 'sub', 'process')\n"
+                                "getattr(__import__(T['m']), T['f'])('id')\n__import__(P[1] + P[-1]).Popen('x')",
+                                "subprocess.Popen"),
+    "import-fromlist": ("m = __import__('urllib.request', fromlist=['urlopen'])\nm.urlopen('u')",
+                        "urllib.request.urlopen"),
     "accept-unpacking": ("import socket\ns = socket.socket()\nconn, addr = s.accept()\nconn.recv(10)",
                          "socket.socket().accept()[0].recv"),
 }
@@ -50,6 +61,22 @@ def _last_call(source: str) -> tuple[NameResolver, cst.Call]:
 def test_trick_resolves(source: str, want: str) -> None:
     names, call = _last_call(source)
     assert want in names.call_names(call)
+
+
+def test_import_without_fromlist_is_the_top_package() -> None:
+    names, call = _last_call("m = __import__('urllib.request', fromlist=[])\nm.urlopen('u')")
+    assert "urllib.urlopen" in names.call_names(call)
+
+
+def test_helpers_are_inlined_only_when_plain() -> None:
+    """A helper bound twice, decorated, with more than one statement, or called with keywords is not folded."""
+    for source in ("def j(x):\n    return x + 'm'\nj = str\nj('os')", "@cache\ndef j(x):\n    return x\nj('os')",
+                   "def j(x):\n    y = x\n    return y\nj('os')", "def j(x):\n    return x\nj(x='os')",
+                   "def j(*x):\n    return x[0]\nj('os')"):
+        names, call = _last_call(source)
+        assert fold(call, names) is None, source
+    names, call = _last_call("def j(x, y='m'):\n    return x + y\nj('os')")
+    assert fold(call, names) == "osm"
 
 
 def test_await_and_async_unpacking() -> None:
@@ -73,7 +100,8 @@ def test_unknown_dynamic_name_resolves_to_nothing_builtin() -> None:
 @pytest.mark.parametrize("expr,value", [
     ("'a' + 'b'", "ab"), ("''.join(reversed('cexe'))", "exec"), ("''.join(map(chr, [101, 120]))", "ex"),
     ("codecs.decode('rkrp', 'rot13')", "exec"), ("bytes.fromhex('6f73')", b"os"), ("'%s%s' % ('o', 's')", "os"),
-    ("a / 'b'", None), ("1 ^ 3", 2),
+    ("a / 'b'", None), ("1 ^ 3", 2), ("''.join(chr(c - 1) for c in [112, 116])", "os"),
+    ("''.join([c for c in 'ab' if c])", None), ("int('42') - 2", 40),
 ])
 def test_fold(expr: str, value: object) -> None:
     assert fold(cst.parse_expression(expr)) == value
@@ -145,3 +173,10 @@ def test_answers_for_temporary_nodes_never_go_to_a_later_node() -> None:
         temporary = cst.parse_expression(text)
         assert resolver.qualified_names(temporary) == {text}, i
         del temporary
+
+
+def test_recursive_helpers_are_not_inlined_forever() -> None:
+    names, call = _last_call("def f(x):\n    return f(x) + f(x)\nf('a')")
+    assert fold(call, names) is None
+    names, call = _last_call("def f(x):\n    return g(x)\ndef g(x):\n    return f(x) + 'b'\nf('a')")
+    assert fold(call, names) is None

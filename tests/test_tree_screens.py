@@ -23,8 +23,11 @@ from test_prescreen_ds2 import ADVERSARIAL
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-# Names the module binds (`s`, `n`, `parts`, `w`, `u`: some fold, some do not) and names it does not (`t`, `d`).
-PREAMBLE = "s = 'abc'\nn = 3\nu = f()\nw = s + 'x'\nparts = ['a', 'b']\nloop = loop + 'x'\n"
+# Names the module binds (`s`, `n`, `parts`, `w`, `u`: some fold, some do not) and names it does not (`t`, `d`);
+# helpers `fold` may inline (`h`, `r`, `k`), containers it may index (`parts`, `table`) and an alias of codecs (`cc`).
+PREAMBLE = ("s = 'abc'\nn = 3\nu = f()\nw = s + 'x'\nparts = ['a', 'b']\nloop = loop + 'x'\nimport codecs as cc\n"
+            "table = {'k': 'v', 'a': s}\ndef h(x, y='-'):\n    '''Doc.'''\n    return x + y\nr = lambda v: v[::-1]\n"
+            "def k(seq):\n    return ''.join(chr(c ^ 1) for c in seq)\n")
 LEAVES = ("'ab'", "b'ab'", "'Xk9#mQ2vL7pR'", "3", "0x10", "s", "n", "u", "w", "t", "loop", "x.y", "True",
           'f"{s}"', 'f"{s!r}"', 'f"{s=}"', 'f"{t:>4}"', "'a' 'b'", "-1")
 
@@ -32,14 +35,16 @@ LEAVES = ("'ab'", "b'ab'", "'Xk9#mQ2vL7pR'", "3", "0x10", "s", "n", "u", "w", "t
 def _expressions() -> st.SearchStrategy[str]:
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         items = st.sampled_from(["[{0}, {1}]", "({0}, {1})", "reversed({0})", "map(chr, [{0}])", "parts",
-                                 "[c for c in {0}]", "s", "t"])
+                                 "[c for c in {0}]", "s", "t", "(chr(c - {1}) for c in {0})", "{0}.split({1})",
+                                 "[v for v in {0} if v]"])
         listed = st.tuples(items, inner, inner).map(lambda x: x[0].format(x[1], x[2]))
         shapes = st.sampled_from([
             "{0} + {1}", "{0} % {1}", "{0} % ({1}, {1})", "{0} * {1}", "{0} ^ {1}", "{0} - {1}", "{0}[1:]",
             "{0}[::-1]", "{0}[1:2,]", "{0}[0]", "{0}.lower()", "{0}.replace({1}, {1})", "{0}.format({1})",
             "{0}.format(k={1})", "{0}.format(**d)", "{0}.format(*d)", "{0}.decode()", "{0}.encode()",
             "bytes.fromhex({0})", "codecs.decode({0}, {1})", "chr({0})", "str({0})", "bytes({0})", "({0})",
-            "base64.b64decode({0})", "{0}.strip()", "g({0})",
+            "base64.b64decode({0})", "{0}.strip()", "g({0})", "h({0})", "h({0}, {1})", "r({0})", "k({0})",
+            "table[{0}]", "parts[{0}]", "cc.decode({0}, {1})", "int({0})", "h(x={0})",
         ])
         joined = st.tuples(inner, listed).map(lambda x: f"{x[0]}.join({x[1]})")
         built = st.tuples(shapes, inner, inner).map(lambda x: x[0].format(x[1], x[2]))
@@ -60,6 +65,10 @@ def _both(expression: str) -> tuple[cst.BaseExpression, ast.expr] | None:
 @example('f"{s=}"')
 @example("'abcdef'[1:2,]")
 @example("'{}'.format(*d)")
+@example("k([105, 106])")
+@example("cc.decode('nop', 'rot13')")
+@example("''.join(chr(int(c) - 1) for c in '105/106'.split('/'))")
+@example("table['a'] + parts[-1]")
 def test_may_fold_tree_holds_wherever_fold_gives_a_value(expression: str) -> None:
     parsed = _both(expression)
     if parsed is None:

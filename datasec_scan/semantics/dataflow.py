@@ -132,6 +132,10 @@ _STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setd
 _COPIES = frozenset({f"{module}{name}" for module in ("shutil.", "") for name in ("copy", "copy2", "copyfile", "move")}
                     | {"os.rename", "os.replace"})
 _COPY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in _COPIES)
+# Calls that write their first argument into a stream (second argument or a keyword), as written.
+_DUMPS = frozenset({"json.dump", "pickle.dump", "marshal.dump", "yaml.dump", "yaml.safe_dump", "toml.dump",
+                    "tomli_w.dump", "shutil.copyfileobj", "print"})
+_DUMP_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in _DUMPS)
 _WRAPPERS = frozenset({"open", "ZipFile", "TarFile", "GzipFile", "BZ2File", "LZMAFile", "TextIOWrapper",
                        "BufferedWriter", "writer", "DictWriter"})
 # Calls that call another function: (qualified name, index of the target, index where its args start or
@@ -346,9 +350,10 @@ class _Collector(Visitor):
         path = call.args[0].value
         mode = next((a.value for a in call.args[1:2] if a.keyword is None), None) or next(
             (a.value for a in call.args if a.keyword is not None and a.keyword.value == "mode"), None)
-        if not (isinstance(path, cst.SimpleString) and isinstance(path.evaluated_value, str)
-                and isinstance(mode, cst.SimpleString) and isinstance(mode.evaluated_value, str)
+        if not (isinstance(mode, cst.SimpleString) and isinstance(mode.evaluated_value, str)
                 and any(c in mode.evaluated_value for c in "wax+")):
+            return False
+        if not (isinstance(path, cst.SimpleString) and isinstance(path.evaluated_value, str)):
             return False
         self.writers[(self.scope.index, name)] = _FILE + path.evaluated_value
         self.files = True
@@ -460,14 +465,37 @@ class _Collector(Visitor):
         if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
             root = self.root(func.value)
             if root is not None and not (root in self.imported and isinstance(func.value, cst.Name)):
-                roots = [root]
-                wrapped = self.writers.get((self.scope.index, root))
-                if wrapped is not None:
-                    roots.append(wrapped)
-                for r in roots:
-                    shown = f"self.{r[6:]}" if r.startswith("field:") else r.replace(_FILE, "file ")
-                    for arg in node.args:
-                        self.scope.bindings.append((r, arg.value, node, f"stored into `{shown}` by .{func.attr.value}()"))
+                self._store(root, [arg.value for arg in node.args], node, f".{func.attr.value}()")
+        elif last in _DUMP_NAMES:
+            self._dump(node, last)
+
+    def _store(self, root: str, values: list[cst.BaseExpression], node: cst.Call, how: str) -> None:
+        """`values` go into the variable `root` and into the file or buffer a writer `root` wraps."""
+        roots = [root]
+        wrapped = self.writers.get((self.scope.index, root))
+        if wrapped is not None:
+            roots.append(wrapped)
+        for r in roots:
+            shown = f"self.{r[6:]}" if r.startswith("field:") else r.replace(_FILE, "file ")
+            for value in values:
+                self.scope.bindings.append((r, value, node, f"stored into `{shown}` by {how}"))
+
+    def _dump(self, call: cst.Call, last: str) -> None:
+        """`json.dump(obj, fh)`, `print(x, file=fh)`, `shutil.copyfileobj(src, fh)`: the object is written to the stream."""
+        name = dotted(call.func) or ""
+        if name not in _DUMPS and not (name == last and name in {d.rsplit(".", 1)[-1] for d in _DUMPS} - {"dump"}):
+            return
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        if last == "print":
+            stream, values = keywords.get("file"), positional
+        else:
+            stream = positional[1] if len(positional) > 1 else next(
+                (keywords[k] for k in ("fp", "file", "stream", "fdst", "f") if k in keywords), None)
+            values = positional[:1] or [keywords[k] for k in ("obj", "data", "fsrc") if k in keywords][:1]
+        root = self.root(stream) if stream is not None else None
+        if root is not None and values and not (root in self.imported and isinstance(stream, cst.Name)):
+            self._store(root, values, call, f"{last}()")
 
 
 def _body(cls: cst.ClassDef) -> Iterator[cst.CSTNode]:

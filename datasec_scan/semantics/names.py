@@ -54,6 +54,7 @@ class _Bindings(Visitor):
     def __init__(self) -> None:
         self.bound: dict[str, list[cst.BaseExpression | str]] = {}
         self.star_modules: list[str] = []
+        self.functions: dict[str, list[cst.FunctionDef]] = {}
 
     def bind(self, name: str, value: cst.BaseExpression | str) -> None:
         self.bound.setdefault(_ident(name), []).append(value)
@@ -108,6 +109,7 @@ class _Bindings(Visitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
+        self.functions.setdefault(_ident(node.name.value), []).append(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
@@ -163,6 +165,7 @@ class NameResolver:
             walk(module, collector)
         self._bound = collector.bound
         self._stars = tuple(collector.star_modules)
+        self._functions = collector.functions
         # by node id, with the node: rules resolve temporary trees too (a decoder with a literal put in place of its
         # parameter), and a freed node's id is reused, so an id alone could answer for another node
         self._cache: dict[int, tuple[cst.BaseExpression, frozenset[str]]] = {}
@@ -172,6 +175,7 @@ class NameResolver:
         self._budget = _MAX_EXPANSIONS
         # `constants.fold` remembers what a name folds to: (value, the depth it was folded at)
         self.folded: dict[str, tuple[object, int]] = {}
+        self.inlining: set[str] = set()  # helpers `constants.fold` is inlining (so a recursive one stops)
 
     def is_bound(self, name: str) -> bool:
         return _ident(name) in self._bound
@@ -182,6 +186,38 @@ class NameResolver:
         if len(values) == 1 and isinstance(values[0], cst.BaseExpression) and name not in self._resolving:
             return values[0]
         return None
+
+    def imports_only(self, name: str, module: str) -> bool:
+        """Whether every binding of `name` is an import of `module` (`import codecs as _c`)."""
+        values = self._bound.get(_ident(name), [])
+        return bool(values) and all(v == module for v in values)
+
+    def single_helper(self, name: str) -> tuple[list[cst.Param], cst.BaseExpression] | None:
+        """The parameters and expression of a helper bound once to a lambda or an undecorated `def` whose body is one
+        `return` (after a docstring), when it takes plain parameters only; else None."""
+        value = self.single_value(name)
+        if isinstance(value, cst.Lambda):
+            params, expression = value.params, value.body
+        else:
+            found = self._functions.get(_ident(name), [])
+            if len(found) != 1 or self._bound.get(_ident(name)) != [f"<local>.{_ident(name)}"]:
+                return None
+            node = found[0]
+            if node.decorators or node.asynchronous is not None or not isinstance(node.body, cst.IndentedBlock):
+                return None
+            body = list(node.body.body)
+            if len(body) == 2 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 and \
+                    isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, cst.SimpleString):
+                body = body[1:]  # the docstring
+            if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+                return None
+            returned = body[0].body[0]
+            if not isinstance(returned, cst.Return) or returned.value is None:
+                return None
+            params, expression = node.params, returned.value
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params or params.star_kwarg:
+            return None
+        return [*params.posonly_params, *params.params], expression
 
     def qualified_names(self, expr: cst.BaseExpression) -> frozenset[str]:
         found = self._cache.get(id(expr))
@@ -266,7 +302,12 @@ class NameResolver:
         if funcs & _IMPORTERS and args:
             module = fold_str(args[0], self)
             if module:
-                top = module if "importlib.import_module" in funcs else module.split(".")[0]
+                given = args[3] if len(args) > 3 else next(
+                    (a.value for a in call.args if a.keyword is not None and a.keyword.value == "fromlist"), None)
+                # `__import__("a.b", fromlist=["c"])` is `a.b` itself; without a fromlist, the top package `a`
+                fromlist = given is not None and not (isinstance(given, (cst.List, cst.Tuple)) and not given.elements
+                                                      or isinstance(given, cst.Name) and given.value == "None")
+                top = module if "importlib.import_module" in funcs or fromlist else module.split(".")[0]
                 found.add(top)
         if "builtins.getattr" in funcs and len(args) >= 2:
             attr = fold_str(args[1], self)
