@@ -42,6 +42,10 @@ _EXAMPLE = re.compile(r"(?i)example|dummy|fake|sample|test|placeholder|demo")
 KNOWN_EXAMPLES = frozenset({
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAI44QH8DHBEXAMPLE",
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "devstoreaccount1",
+    # the example key pair of Amazon S3's 2006 developer guide, still used by tests of request signing
+    "0PN5J17HBGZHT7JJ3X82", "uV3F3YluFJax1cknvbcGwgjvx4QpvB+leU8dUj2o",
+    # the Azure storage emulator's (Azurite's) published account key
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 })
 _JWT_EXAMPLE_PAYLOAD = re.compile(r"John Doe|1234567890|example\.(?:com|org|net)|\btest|\bdemo|\bsample", re.IGNORECASE)
 HASH_FORMS = re.compile(
@@ -364,6 +368,8 @@ _IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_
 
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
+# An expression naming where a value is, with an index: `Jobs[-1].JobId` (a JMESPath in botocore's paginators).
+_ACCESS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\[-?\d*\](?:\[-?\d*\]|\.[A-Za-z_]\w*)*$")
 
 
 def char_classes(value: str) -> int:
@@ -385,7 +391,8 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     v = value.strip()
     if len(v) < min_length or len(v) > 4096 or is_placeholder(v) or any(c.isspace() for c in v):
         return None
-    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v):
+    if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v) or \
+            _ACCESS_PATH.match(v):
         return None
     if name:
         norm = re.sub(r"[^a-z0-9]", "", v.lower())

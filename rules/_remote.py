@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from datasec_scan.lazycst import cst
 
+from datasec_scan.model import Severity
 from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
@@ -18,6 +19,7 @@ from datasec_scan.semantics.names import NameResolver, dotted
 from datasec_scan.tree import Visitor, calls_in, code_for_node, names_in, strings_in, walk
 
 from . import _catalog
+from ._credentials import in_test_path
 
 CODE_SINKS = frozenset(_catalog.names("exec", "code.names"))
 DESER_SINKS = frozenset(_catalog.names("exec", "deserialize.names"))
@@ -107,6 +109,21 @@ def argument(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None
 
 def is_true(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
+
+
+class CappedInTestCode:
+    """A rule mixin: findings in test code (`tests/`, `test_*.py`, `conftest.py`, docs and examples folders) are capped
+    at `test_code_severity`. A test server comparing a fixed token, a test writing a startup file into a temporary
+    home or a fixture wheel's `.pth` is not what the package runs on install or import; it stays visible, below high."""
+
+    test_code_severity: ClassVar[Severity] = Severity.MEDIUM
+
+    def report(self, node: cst.CSTNode, message: str, *, severity: Severity | None = None,
+               **kwargs: Any) -> None:
+        given = severity if severity is not None else type(self).severity  # type: ignore[attr-defined]
+        if given > self.test_code_severity and in_test_path(self.context.path):  # type: ignore[attr-defined]
+            severity, message = self.test_code_severity, message + " (in test code)"
+        super().report(node, message, severity=severity, **kwargs)  # type: ignore[misc]
 
 
 class FunctionScopes:

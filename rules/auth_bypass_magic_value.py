@@ -14,7 +14,7 @@ from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import TreeFolding, fold
 
 from . import _prescreen as ps
-from ._remote import REQUEST, Analyzer, code_of, is_route, positional, short
+from ._remote import REQUEST, Analyzer, CappedInTestCode, code_of, is_route, positional, short
 
 _CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|(?<![a-z])pw(?![a-z])|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
                          r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
@@ -180,7 +180,7 @@ def _may_grant(body: list[ast.stmt], func: str, code: Callable[[ast.AST], str]) 
     return False
 
 
-class AuthBypassMagicValue(Rule):
+class AuthBypassMagicValue(CappedInTestCode, Rule):
     """Request data or a credential compared with a hard-coded value whose match grants access: a magic-value backdoor.
 
     ## What it does

@@ -20,6 +20,11 @@ def _commands() -> frozenset[str]:
     return frozenset(_catalog.names("commands", "shadowed.commands"))
 
 
+def _owners(command: str) -> frozenset[str]:
+    """Distributions that legitimately install `command` (normalized names), besides one named like it."""
+    return frozenset(normalize(d) for d in _catalog.table("commands", "owners").get(command.lower(), ()))
+
+
 class EntryPointShadowsCommand(TextRule):
     """A console script named like a common system command, which it would shadow on PATH.
 
@@ -29,8 +34,8 @@ class EntryPointShadowsCommand(TextRule):
     `[options.entry_points]`, a wheel's `entry_points.txt`, and `console_scripts` lists in
     `setup.py` — and reports a script named like a system tool, shell, interpreter, package manager
     or remote-access client (`ls`, `sudo`, `sh`, `python`, `pip`, `git`, `ssh`, `curl`, ...; the
-    list is `rules/catalogs/commands.toml`). A distribution named like the command (pip's `pip3`)
-    is not reported.
+    list is `rules/catalogs/commands.toml`). A distribution named like the command (pip's `pip3`),
+    or listed there as the command's owner (awscli's `aws`), is not reported.
 
     ## Why is this bad?
     Installing the package writes the script into the environment's `bin/` folder, which comes
@@ -65,6 +70,7 @@ class EntryPointShadowsCommand(TextRule):
         Example('[project]\nname = "helper"\n[project.scripts]\nhelper = "helper.cli:main"\n', "pyproject.toml"),
         Example("[console_scripts]\npip = pip._internal.cli.main:main\npip3 = pip._internal.cli.main:main\n",
                 "pip-24.0.dist-info/entry_points.txt"),
+        Example("[console_scripts]\naws = awscli.clidriver:main\n", "awscli-1.46.3.dist-info/entry_points.txt"),
     )
     INVALID = (
         Example('[project]\nname = "helper"\n[project.scripts]\nsudo = "helper.cli:main"\n', "pyproject.toml"),
@@ -73,6 +79,8 @@ class EntryPointShadowsCommand(TextRule):
                 "setup.cfg"),
         Example('from setuptools import setup\nsetup(name="helper", entry_points={"console_scripts": '
                 '["ls = helper.cli:main"]})\n', "setup.py"),
+        Example('from setuptools import setup\nsetup(name="awscli-fast", entry_points={"console_scripts": '
+                '["aws = awscli_fast.cli:main"]})\n', "setup.py"),
     )
 
     def scan(self, text: str) -> Iterator[TextMatch]:
@@ -112,7 +120,7 @@ class EntryPointShadowsCommand(TextRule):
         for script, start, end in found:
             if script.lower() not in commands:
                 continue
-            if owner and normalize(script).startswith(owner):
+            if owner and (normalize(script).startswith(owner) or owner in _owners(script)):
                 continue
             yield TextMatch(start, end, f"script `{script}` installs over the `{script}` command on PATH: running "
                             f"`{script}` in the environment runs this package's code"

@@ -12,8 +12,11 @@ from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
 
 from . import _prescreen as ps
+from ._credentials import in_test_path
 from ._remote import (
     DECODED,
+    DECODERS,
+    DESER_SINKS,
     ENV,
     FILE,
     LABEL_TEXT,
@@ -43,6 +46,9 @@ _JUMPED_INTO = ("CFUNCTYPE", "WINFUNCTYPE", "CreateThread")
 _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "pathlib.PurePath",
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
+# Decoders that hide text (not `codecs.decode(b, "utf-8")` or `reversed`): code a file or variable holds in one of
+# these forms was encoded so that a reader of the package would not see it.
+_HIDING_DECODERS = frozenset(q for q, step in DECODERS.items() if step not in ("codecs", "reverse"))
 _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
 
 # Pre-screen (a necessary condition for any report, see rules/_prescreen.py):
@@ -92,7 +98,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     - a literal the code decodes first (base64/32/85, hex, zlib/gzip/bz2/lzma, rot13, reversal,
       `chr`-joins, `\\x` escapes, XOR loops, Fernet with a literal key): **high**; the decoded
       payload is parsed and scanned, and what it does is reported at the literal;
-    - an environment variable: **medium**; a local file or command-line input: **low**;
+    - an environment variable: **medium**; a local file or command-line input: **low**; but code
+      from a file or environment variable that is base64/hex/zlib-decoded on its way to `exec`
+      (a payload shipped encoded in a data file of the package): **high**;
     - a constant: nothing (`exec("1+1")` is not a backdoor).
 
     Names are resolved through aliases and dynamic tricks (`getattr(builtins, 'ex'+'ec')`,
@@ -302,6 +310,20 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         return None
 
     @staticmethod
+    def _decoded_on_the_way(source: object, an: Analyzer) -> str | None:
+        """The base64/hex/zlib-like decoder data passes through between its source and the sink, if any. Not when it
+        is unmarshalled or unpickled on the way: then the encoding carries serialized objects between processes (as
+        PyInstaller's isolated child reads functions from a pipe), it does not hide text."""
+        found: set[str] = set()
+        for node, _ in getattr(source, "steps", ()):
+            if isinstance(node, cst.Call):
+                names = an.call_names(node)
+                if names & DESER_SINKS:
+                    return None
+                found |= names & _HIDING_DECODERS
+        return min(found) if found else None
+
+    @staticmethod
     def _round_trip(arg: cst.BaseExpression, an: Analyzer) -> bool:
         """`pickle.loads(pickle.dumps(x))`: bytes this process just produced are not someone else's payload."""
         value = arg
@@ -332,6 +354,7 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             return
         label = max(sources, key=lambda lab: (_SEVERITY[lab], lab))
         severity, confidence = _SEVERITY[label], _CONFIDENCE[label]
+        decoder = self._decoded_on_the_way(sources[label], an) if kind == "code" and label in (FILE, ENV) else None
         secrets: tuple[str, ...] = ()
         if label == DECODED and peeled is not None:
             if kind == "code":
@@ -348,6 +371,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                 message = f"{sink} of a {len(peeled.data)}-byte literal payload" + (
                     f" decoded from {peeled.how}" if peeled.layers else "") + "; loading it runs the code it carries"
                 confidence = Confidence.HIGH if "marshal" in qualified else Confidence.MEDIUM
+        elif decoder is not None:
+            severity, confidence = Severity.HIGH, Confidence.MEDIUM
+            message = f"{sink} runs code hidden in {LABEL_TEXT[label]}, decoded by `{decoder}`"
         else:
             message = f"{sink} runs {LABEL_TEXT[label]}"
             if kind == "deserialize":
@@ -359,6 +385,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             message += f"; the payload itself has {nested} finding{'s' if nested != 1 else ''}"
         if severity >= Severity.HIGH and (nested or self.context.filename in _RISKY_FILES or len(sources) > 1):
             confidence = Confidence.HIGH
+        if label == DECODED and severity > Severity.MEDIUM and not nested and in_test_path(self.context.path):
+            severity, message = Severity.MEDIUM, message + " (in test code)"  # a test of a decoder, a sandbox...
         src = sources[label]
         flow = (src.steps if src is not None else ((an.payload_literal(arg), f"payload: `{code_of(arg)}`"),))
         self.report(node, message, severity=severity, confidence=confidence,

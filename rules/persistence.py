@@ -9,7 +9,8 @@ from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
-from datasec_scan.semantics.constants import fold_str
+from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.tree import calls_in
 
 from . import _catalog
 from . import _prescreen as ps
@@ -18,11 +19,13 @@ from ._remote import (
     NETWORK,
     SOCKET,
     Analyzer,
+    CappedInTestCode,
     argument,
     code_of,
     keyword,
     positional,
     short,
+    string_literals,
 )
 
 PATHS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _catalog.table("persistence", "paths").items()}
@@ -40,6 +43,11 @@ _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
 _SITE_FOLDERS = {"site.getsitepackages", "site.getusersitepackages", "site.USER_SITE", "sysconfig.get_path",
                  "sysconfig.get_paths", "distutils.sysconfig.get_python_lib", "site.PREFIXES"}
 _CRON_LIBRARY = {"crontab.CronTab().new", "crontab.CronTab.new"}
+_PATH_METHODS = {"resolve", "absolute", "as_posix", "join", "strip", "rstrip", "expanduser"}
+_PATH_CALLS = {"builtins.str", "os.fspath", "os.getcwd", "os.fsdecode"}
+# Calls that ask the person at the keyboard first: a write after one is an installer doing what it was asked.
+_PROMPTS = {"builtins.input", "click.confirm", "click.prompt", "typer.confirm", "typer.prompt",
+            "rich.prompt.Confirm.ask", "rich.prompt.Prompt.ask", "questionary.confirm", "inquirer.confirm"}
 # Pre-screen (necessary for any report, see rules/_prescreen.py): a write `visit_Call` looks at — an opener, a
 # `.write_text/.write_bytes/.open/.touch/.symlink_to` as written, a copy/move/link, winreg.SetValue(Ex), the
 # python-crontab library — or a spawner. (The path itself may be folded from any string building, so it is no
@@ -55,7 +63,7 @@ _APPLIES = ps.any_of(
 )
 
 
-class Persistence(ps.CodeScreen, Rule):
+class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     """Writes that make code run again later: shell rc files, cron, systemd, launchd, Run keys, startup folders, SSH keys.
 
     ## What it does
@@ -135,7 +143,9 @@ class Persistence(ps.CodeScreen, Rule):
         d = depth + 1
         if isinstance(expr, cst.Name):
             bound = an.names.single_value(expr.value)
-            return self._fold(bound, d) if bound is not None else "*"
+            if bound is not None:
+                return self._fold(bound, d)
+            return "*/site-packages" if self._loops_over_site_folders(expr, an) else "*"
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Divide):
                 return self._fold(expr.left, d) + "/" + self._fold(expr.right, d)
@@ -188,6 +198,50 @@ class Persistence(ps.CodeScreen, Rule):
             expr = expr.func
         return any(q.split("()")[0] in _SITE_FOLDERS for q in an.names.qualified_names(expr))
 
+    def _loops_over_site_folders(self, name: cst.Name, an: Analyzer) -> bool:
+        """`for d in site.getsitepackages() + [site.getusersitepackages()]`: the loop variable is a site folder."""
+        if "site" not in self.context.text:
+            return False
+        flow = an.flow()
+        return flow is not None and any(self._mentions_site_folder(i, an, 0) for i in flow.iterables_of(name)[:4])
+
+    def _mentions_site_folder(self, expr: cst.BaseExpression | None, an: Analyzer, depth: int) -> bool:
+        if expr is None or depth > 4:
+            return False
+        if isinstance(expr, cst.Name):
+            return self._mentions_site_folder(an.names.single_value(expr.value), an, depth + 1)
+        if isinstance(expr, cst.BinaryOperation):
+            return any(self._mentions_site_folder(e, an, depth + 1) for e in (expr.left, expr.right))
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return any(self._mentions_site_folder(e.value, an, depth + 1) for e in expr.elements)
+        return isinstance(expr, (cst.Call, cst.Subscript, cst.Attribute)) and self._site_folder(expr, an)
+
+    @staticmethod
+    def _mode(expr: cst.BaseExpression | None, an: Analyzer) -> str | None:
+        """The file mode an opener is given: a literal, a name bound to one, or either side of a conditional
+        (`mode = "a" if os.path.exists(p) else "w"`, both returned)."""
+        if expr is None:
+            return "r"
+        if isinstance(expr, cst.Name):
+            expr = an.names.single_value(expr.value) or expr
+        if isinstance(expr, cst.IfExp):
+            sides = [fold_str(e, an.names) for e in (expr.body, expr.orelse)]
+            return "".join(s for s in sides if s) or None
+        return fold_str(expr, an.names)
+
+    def _asks_first(self, node: cst.CSTNode, an: Analyzer) -> bool:
+        """Whether the function the write is in asks the user (`input()`, `click.confirm`) before it."""
+        flow = an.flow()
+        function = flow.function_of(node) if flow is not None else None
+        if function is None:
+            return False
+        for call in calls_in(function.body):  # (in source order; the write is one of them)
+            if call is node:
+                return False
+            if an.call_names(call) & _PROMPTS:
+                return True
+        return False
+
     def classify_path(self, path: str) -> str | None:
         path = path.replace("%userprofile%", "~")
         if path.startswith("~") is False and path.startswith("*/"):
@@ -210,8 +264,32 @@ class Persistence(ps.CodeScreen, Rule):
             confidence = Confidence.HIGH
         effect = ("whoever holds the key can log in" if kind == "ssh_keys"
                   else "code placed there runs again later")
+        if kind == "python_startup" and path.endswith(".pth") and data is not None and not self._may_be_code(data, an):
+            severity, effect = Severity.LOW, "it holds folder paths, which Python adds to sys.path; no `import` line"
+        elif severity > Severity.MEDIUM and self._asks_first(node, an):
+            severity, effect = Severity.MEDIUM, effect + " (after asking the user)"
         self.report(node, f"{how} {_WHAT[kind]} (`{short(path, 60)}`): {effect}",
                     severity=severity, confidence=confidence)
+
+    @staticmethod
+    def _may_be_code(data: cst.BaseExpression, an: Analyzer) -> bool:
+        """Whether what is written into a `.pth` may hold an `import` line (the only lines Python runs)."""
+        value = fold(data, an.names)
+        if isinstance(value, (str, bytes)):
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            return any(line.startswith(("import ", "import\t")) for line in text.splitlines())
+        if isinstance(data, cst.Name):
+            data = an.names.single_value(data.value) or data
+        if isinstance(data, cst.Name) or any("import" in text for _, text in string_literals(data, an.names)):
+            return True
+        # built only from paths: `str(src.resolve()) + "\n"`, `os.path.abspath(d)`, `"\n".join(paths)`
+        for call in calls_in(data):
+            names = an.call_names(call)
+            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+            if not (method in _PATH_METHODS or any(q.startswith(("os.path.", "pathlib.")) or q in _PATH_CALLS
+                                                   for q in names)):
+                return True
+        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
@@ -219,7 +297,7 @@ class Persistence(ps.CodeScreen, Rule):
         args = positional(node)
         if qualified & _OPENERS:
             mode_expr = argument(node, 1, "mode") if "os.open" not in qualified else argument(node, 1, "flags")
-            mode = fold_str(mode_expr, an.names) if mode_expr is not None else "r"
+            mode = self._mode(mode_expr, an)
             flags = code_of(mode_expr, 80) if mode_expr is not None and "os.open" in qualified else ""
             if mode is not None and any(c in mode for c in "wax+") or any(f in flags for f in ("O_WRONLY", "O_RDWR",
                                                                                                "O_APPEND")):
@@ -229,8 +307,7 @@ class Persistence(ps.CodeScreen, Rule):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("write_text", "write_bytes", "open",
                                                                              "touch", "symlink_to"):
             if node.func.attr.value == "open":
-                mode = fold_str(args[0], an.names) if args else fold_str(keyword(node, "mode") or cst.Name("x"),
-                                                                          an.names)
+                mode = self._mode(args[0] if args else keyword(node, "mode") or cst.Name("x"), an)
                 if not mode or not any(c in mode for c in "wax+"):
                     return
             receiver = node.func.value
@@ -258,8 +335,10 @@ class Persistence(ps.CodeScreen, Rule):
         if spawn is not None:
             text = an.command_text(node)
             if text and any(p.search(text) for p in COMMANDS):
-                self.report(node, f"{spawn[1]} installs persistence: `{short(text, 60)}`",
-                            severity=Severity.HIGH, confidence=Confidence.HIGH)
+                asked = self._asks_first(node, an)
+                self.report(node, f"{spawn[1]} installs persistence: `{short(text, 60)}`"
+                            + (" (after asking the user)" if asked else ""),
+                            severity=Severity.MEDIUM if asked else Severity.HIGH, confidence=Confidence.HIGH)
 
     def _registry_key(self, expr: cst.BaseExpression, an: Analyzer) -> str | None:
         if isinstance(expr, cst.Name):

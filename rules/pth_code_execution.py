@@ -15,6 +15,7 @@ from ._remote import (
     DESER_SINKS,
     NETWORK_CALLS,
     Analyzer,
+    CappedInTestCode,
     any_match,
     code_of,
     short,
@@ -27,7 +28,7 @@ _DANGER_TEXT = ("\\x", "chr(", "b64decode", "decompress", "fromhex", "exec(", "e
                 "pickle", "subprocess", "os.system", "popen", "urlopen", "socket")
 
 
-class PthCodeExecution(Rule):
+class PthCodeExecution(CappedInTestCode, Rule):
     """A `.pth` file line that runs code at every Python start, beyond a plain import.
 
     ## What it does

@@ -29,6 +29,7 @@ _INLINE_COMMENT = re.compile(r"[ \t]+[#;]")
 _NOT_A_LITERAL = re.compile(r"^(?:ENC[\[(]|\$ANSIBLE_VAULT|vault:|[!&*|>{\[])")
 # Files that document the shape of a configuration for others to copy.
 _TEMPLATE_FILE = re.compile(r"(?i)(?:^|[/\\])(?:[^/\\]*[.-](?:example|sample|template|dist|tpl|defaults?)(?:\.[^/\\]*)?"
+                            r"|(?:examples?|samples?)[._-][^/\\]*"
                             r"|\.env\.[a-z]+|docker-compose[^/\\]*|compose\.ya?ml)$")
 _ENV_ONLY = re.compile(r"(?i)(?:^|[/\\])\.env$")
 

