@@ -108,6 +108,7 @@ class SinkSpec:
     connects: bool
     dns: bool
     programs: frozenset[str]
+    params: tuple[str, ...]  # names of the positional parameters, so `ignore` applies to them too
 
 
 _SINKS = tuple(
@@ -116,7 +117,7 @@ _SINKS = tuple(
         receivers=tuple(s.get("receivers", ())), destination=s.get("destination", "none"),
         ignore=frozenset(s.get("ignore", ())), credentials=frozenset(s.get("credentials", ())),
         credential_methods=frozenset(s.get("credential_methods", ())), connects=bool(s.get("connects", False)),
-        dns=bool(s.get("dns", False)), programs=frozenset(s.get("programs", ())),
+        dns=bool(s.get("dns", False)), programs=frozenset(s.get("programs", ())), params=tuple(s.get("params", ())),
     ) for s in _catalog.load("sinks")["sink"]
 )
 # Every sink's names as one regex: most calls match none, and then no sink needs asking by name.
@@ -1018,8 +1019,13 @@ class Analyzer:
             return (Destination(depends_on=("unknown",)),)
         receiver = func.value
         candidates: list[cst.BaseExpression] = [receiver, *self.flow.values_of(receiver)]
+        if len(candidates) == 1 and isinstance(receiver, cst.Name):  # `async with websockets.connect(u) as ws:`
+            single = self.names.single_value(receiver.value)
+            candidates += [single] if single is not None else []
         out: list[Destination] = []
         for cand in candidates:
+            if isinstance(cand, cst.Await):  # `ws = await websockets.connect(u)`
+                cand = cand.expression
             if isinstance(cand, cst.Call):
                 sink = self.sink(cand)
                 if sink is not None and sink.spec.connects:
@@ -1161,6 +1167,8 @@ class Sink:
             else:
                 role = f"argument {position + 1}"
                 position += 1
+                if position <= len(self.spec.params) and self.spec.params[position - 1] in self.spec.ignore:
+                    continue  # `urlretrieve(url, filename)`: the local file it writes is not sent
             if arg.value is dest:
                 role = "url" if self.spec.kind in ("http", "webhook") else "destination"
                 if self.spec.kind != "http" and not self.spec.dns:

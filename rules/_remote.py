@@ -30,6 +30,8 @@ SHELL_SPAWN = frozenset(_catalog.names("process", "spawn.shell"))
 ARGV_SPAWN = frozenset(_catalog.names("process", "spawn.argv"))
 SHELL_KEYWORD = frozenset(_catalog.names("process", "spawn.shell_keyword"))
 _EXEC_SINKS = CODE_SINKS | DESER_SINKS | YAML_LOAD  # (one set test turns most calls away)
+_STARTERS = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.Process",
+                       "multiprocessing.get_context().Process", "multiprocessing.context.Process"})
 _SPAWNERS = SHELL_SPAWN | ARGV_SPAWN
 DECODERS: dict[str, str] = dict(_catalog.table("decoders", "decoders"))
 NETWORK_CALLS = _catalog.names("inbound", "network.calls")
@@ -207,7 +209,7 @@ class Analyzer:
         """(kind "code"/"deserialize", qualified name, payload argument) when the call runs code or loads objects."""
         qualified = self.call_names(call)
         if qualified.isdisjoint(_EXEC_SINKS):
-            return None
+            return self._started_sink(call) if not qualified.isdisjoint(_STARTERS) else None
         args = positional(call)
         code = next((q for q in sorted(qualified) if q in CODE_SINKS), None)
         if code is not None:
@@ -230,6 +232,16 @@ class Analyzer:
             if loader is not None and self.names.qualified_names(loader) & YAML_UNSAFE:
                 return "deserialize", f"{yaml}(Loader={code_of(loader, 30)})", args[0]
         return None
+
+    def _started_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
+        """`Process(target=exec, args=(code,))`: a thread or process whose target is a code sink runs its first
+        argument."""
+        target = keyword(call, "target") or keyword(call, "function")
+        given = keyword(call, "args")
+        if target is None or not isinstance(given, (cst.Tuple, cst.List)) or not given.elements:
+            return None
+        code = next((q for q in sorted(self.names.qualified_names(target)) if q in CODE_SINKS), None)
+        return ("code", f"{code} (started as a thread or process)", given.elements[0].value) if code else None
 
     def spawn(self, call: cst.Call) -> tuple[str, str] | None:
         """("shell"|"argv", qualified name) when the call starts a process; argv calls with shell=True are "shell"."""

@@ -196,6 +196,9 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
     (`"enabled"`, `"basic"`, `"ldap"`), with values from a database or session (CSRF tokens), and
     role checks on user objects are not reported.
 
+    In test code (`tests/`, `test_*.py`, `conftest.py`, docs and examples folders) a finding is
+    capped at medium: that code is not what the package runs on install or import.
+
     ## Why is this bad?
     A hard-coded master password, token or header value lets whoever knows it in, whatever the
     real credentials are, and it cannot be rotated without a release.

@@ -32,6 +32,14 @@ from ._remote import (
 _DOWNLOAD_TO_FILE = ("urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download", "requests.get().iter_content",
                      "ftplib.FTP().retrbinary")
 _WRITE_METHODS = ("write", "writelines", "write_bytes", "write_text")
+_PATH_ADDERS = frozenset({"sys.path.insert", "sys.path.append", "site.addsitedir"})
+_IMPORTERS = frozenset({"runpy.run_module", "importlib.import_module", "builtins.__import__"})
+# Calls that run a file given by path (the argument at the index): Python source, or a native library whose
+# initialisers run when it is loaded.
+_FILE_RUNNERS = {"runpy.run_path": 0, "ctypes.CDLL": 0, "ctypes.WinDLL": 0, "ctypes.OleDLL": 0, "ctypes.PyDLL": 0,
+                 "ctypes.cdll.LoadLibrary": 0, "ctypes.windll.LoadLibrary": 0, "ctypes.CDLL.LoadLibrary": 0,
+                 "imp.load_source": 1, "imp.load_dynamic": 1, "importlib.machinery.SourceFileLoader": 1,
+                 "importlib.util.spec_from_file_location": 1}
 _OPENERS = ("builtins.open", "io.open", "codecs.open", "pathlib.Path().open", "builtins.open().__enter__")
 _INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell", "pwsh", "cmd", "cmd.exe", "msiexec",
                  "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
@@ -43,7 +51,7 @@ _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
 # the reduced scan (`fallback.pipe_to_shell`) needs: a fetcher word and a pipe into a shell.
 _APPLIES = ps.any_of(
     ps.SPAWN,
-    ps.all_of(ps.Names(["os.chmod", "pathlib.Path().chmod"]),
+    ps.all_of(ps.Names(["os.chmod", "pathlib.Path().chmod", *_FILE_RUNNERS, *_PATH_ADDERS]),
               ps.any_of(ps.Names(_DOWNLOAD_TO_FILE), ps.word(*_WRITE_METHODS))),
     # `fallback._FETCH` as words (a word-set lookup, not a scan of the text), then `fallback._SHELL_PIPE`, in any text
     ps.in_full_text(ps.all_of(
@@ -73,6 +81,7 @@ class _Scope:
     downloads: list[tuple[cst.CSTNode, frozenset[str], str, str]] = field(default_factory=list)  # + source label
     runs: list[tuple[cst.Call, frozenset[str], str, bool]] = field(default_factory=list)  # (call, keys, what, runs)
     returns: list[frozenset[str]] = field(default_factory=list)  # keys of what the function returns
+    import_paths: list[frozenset[str]] = field(default_factory=list)  # keys of folders put on sys.path
     node: cst.CSTNode | None = None
 
 
@@ -84,7 +93,9 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
     `wget.download`, writing a `requests`/`urllib` response body to a file, an argv
     `curl -o PATH URL` — or a file written from a decoded literal payload (high), followed by
     `os.chmod` with execute bits, or running the same path with `subprocess`, `os.system`,
-    `os.startfile` or `os.exec*`. A helper that downloads to a path and returns it is followed to
+    `os.startfile` or `os.exec*`, running it as Python (`runpy.run_path`, `imp.load_source`,
+    `spec_from_file_location`, or importing a module after putting its folder on `sys.path`) or loading
+    it as a native library (`ctypes.CDLL`, `WinDLL`). A helper that downloads to a path and returns it is followed to
     where its result is run (`launch(fetch(url))`). Also finds download-and-run command strings handed to a
     spawner: `curl ... | sh`, `wget ... && chmod +x`, `powershell -EncodedCommand`,
     `IEX (New-Object Net.WebClient).DownloadString(...)`, `iwr ... -OutFile x; Start-Process x`,
@@ -130,11 +141,14 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         "import os, subprocess, urllib.request\nurllib.request.urlretrieve('https://example.com/a', '/tmp/a')\n"
         "os.chmod('/tmp/a', 0o755)\nsubprocess.Popen(['/tmp/a'])\n",
         "import os\nos.system('curl -fsSL https://example.com/install.sh | sh')\n",
+        "import ctypes, urllib.request\nurllib.request.urlretrieve('https://example.com/x.so', '/tmp/x.so')\n"
+        "ctypes.CDLL('/tmp/x.so')\n",
     )
 
     @classmethod
     def triggered_by(cls, text: str) -> bool:
-        """A spawner, or chmod with a download/write, or a `curl ... | sh` line for the reduced scan."""
+        """A spawner, or chmod or a file runner (`runpy.run_path`, `ctypes.CDLL`) with a download/write, or a
+        `curl ... | sh` line for the reduced scan."""
         return ps.memo(cls.code, text, cls.screen)
 
     @classmethod
@@ -181,6 +195,19 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
             dest = argument(node, 1, "filename") or keyword(node, "out")
             if dest is not None:
                 scope.downloads.append((node, self._keys(dest), code_of(dest, 40), NETWORK))
+            return
+        if qualified & _PATH_ADDERS and node.args:
+            scope.import_paths.append(self._keys(node.args[-1].value))  # `sys.path.insert(0, folder)`
+            return
+        if qualified & _IMPORTERS:
+            for keys in scope.import_paths:  # a module imported from a folder just put on sys.path
+                scope.runs.append((node, keys, f"imports it from sys.path with {min(qualified & _IMPORTERS)}", True))
+            return
+        runner = next((q for q in sorted(qualified) if q in _FILE_RUNNERS), None)
+        if runner is not None:
+            target = argument(node, _FILE_RUNNERS[runner], "path")
+            if target is not None:
+                scope.runs.append((node, self._keys(target), f"runs it with {runner}", True))
             return
         if "os.chmod" in qualified or "pathlib.Path().chmod" in qualified:
             args = positional(node)

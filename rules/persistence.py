@@ -79,6 +79,13 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`, and cron jobs
     added with the python-crontab library (`CronTab(user=True).new(command=...)`).
 
+    A `.pth` written with folder paths only (no `import` line, the only lines Python runs) is low,
+    and a write made after the same function asked the user (`input()`, `click.confirm`) is medium:
+    an installer doing what it was asked.
+
+    In test code (`tests/`, `test_*.py`, `conftest.py`, docs and examples folders) a finding is
+    capped at medium: that code is not what the package runs on install or import.
+
     ## Why is this bad?
     Persistence keeps a backdoor alive after the package is uninstalled or the process ends; a
     library has no business adding itself to a user's login or boot sequence.

@@ -39,6 +39,9 @@ class PthCodeExecution(CappedInTestCode, Rule):
     a function of it with constant arguments — the shape of editable-install finders and
     setuptools' `distutils-precedence.pth` — is not reported; other code is reported low.
 
+    In test code (`tests/`, `test_*.py`, `conftest.py`, docs and examples folders) a finding is
+    capped at medium: that code is not what the package runs on install or import.
+
     ## Why is this bad?
     A `.pth` line runs in every Python process of the environment, before any user code, without
     any import of the package — an ideal persistence hook that few reviewers look at.

@@ -46,6 +46,8 @@ TRICKS = {
                                 "subprocess.Popen"),
     "import-fromlist": ("m = __import__('urllib.request', fromlist=['urlopen'])\nm.urlopen('u')",
                         "urllib.request.urlopen"),
+    "module-docstring": ('"""Tools.\n\nId: os"""\ngetattr(__import__(__doc__.rsplit("Id: ", 1)[1].strip()), "system")("id")',
+                         "os.system"),
     "accept-unpacking": ("import socket\ns = socket.socket()\nconn, addr = s.accept()\nconn.recv(10)",
                          "socket.socket().accept()[0].recv"),
 }

@@ -168,6 +168,10 @@ def test_reduced_scan_when_libcst_cannot_parse(pack: RuleSet) -> None:
     # A setting compared with a state word is configuration; a secret-named value is not.
     ("def has_auth(cfg):\n    return cfg['authorization'] == 'enabled'\n", "mod.py", "DS108", []),
     ("def check_token(token):\n    return token == 'tk-7f1e2d3c4b5a'\n", "mod.py", "DS108", [Severity.HIGH]),
+    # A payload kept in the module's docstring.
+    ('"""Helpers.\n\nBuild-Id: aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik=\n"""\nimport base64\n'
+     'exec(base64.b64decode(__doc__.rsplit("Build-Id:", 1)[1].strip()))\n', "mod.py", "DS101", [Severity.HIGH]),
+    ('"""Helpers."""\nprint(__doc__.split(".")[0])\n', "mod.py", "DS101", []),
     # Test code: a test server's fixed token, a decoder's test, a startup file written into a temporary home.
     ("def check_token(token):\n    return token == 'tk-7f1e2d3c4b5a'\n", "tests/test_auth.py", "DS108",
      [Severity.MEDIUM]),

@@ -44,7 +44,8 @@ def _expressions() -> st.SearchStrategy[str]:
             "{0}.format(k={1})", "{0}.format(**d)", "{0}.format(*d)", "{0}.decode()", "{0}.encode()",
             "bytes.fromhex({0})", "codecs.decode({0}, {1})", "chr({0})", "str({0})", "bytes({0})", "({0})",
             "base64.b64decode({0})", "{0}.strip()", "g({0})", "h({0})", "h({0}, {1})", "r({0})", "k({0})",
-            "table[{0}]", "parts[{0}]", "cc.decode({0}, {1})", "int({0})", "h(x={0})",
+            "table[{0}]", "parts[{0}]", "cc.decode({0}, {1})", "int({0})", "h(x={0})", "{0}.split({1})[0]",
+            "{0}.rsplit({1}, 1)[-1]", "__doc__.split({0})[1]",
         ])
         joined = st.tuples(inner, listed).map(lambda x: f"{x[0]}.join({x[1]})")
         built = st.tuples(shapes, inner, inner).map(lambda x: x[0].format(x[1], x[2]))
@@ -69,6 +70,8 @@ def _both(expression: str) -> tuple[cst.BaseExpression, ast.expr] | None:
 @example("cc.decode('nop', 'rot13')")
 @example("''.join(chr(int(c) - 1) for c in '105/106'.split('/'))")
 @example("table['a'] + parts[-1]")
+@example("'Id: x'.rsplit('Id:', 1)[1].strip()")
+@example("'ab'.rsplit('ab', 1)[-1]")
 def test_may_fold_tree_holds_wherever_fold_gives_a_value(expression: str) -> None:
     parsed = _both(expression)
     if parsed is None:

@@ -145,12 +145,14 @@ def _elements(expr: cst.BaseExpression, names: "NameResolver | None", d: int,
         if codes is None or not all(isinstance(c, int) and 0 <= c < 0x110000 for c in codes):
             return None
         return [chr(c) for c in codes]  # type: ignore[arg-type]
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "split" and all(
-            a.keyword is None for a in expr.args) and len(expr.args) <= 1:
-        base = fold(expr.func.value, names, d, env)  # "105/109/112".split("/")
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in (
+            "split", "rsplit") and all(a.keyword is None for a in expr.args) and len(expr.args) <= 2:
+        base = fold(expr.func.value, names, d, env)  # "105/109/112".split("/"), doc.rsplit("Id:", 1)
         sep = fold(expr.args[0].value, names, d, env) if expr.args else None
-        if isinstance(base, str) and (sep is None and not expr.args or isinstance(sep, str) and sep):
-            return base.split(sep)  # type: ignore[arg-type]
+        most = fold(expr.args[1].value, names, d, env) if len(expr.args) > 1 else -1
+        if isinstance(base, str) and (sep is None and not expr.args or isinstance(sep, str) and sep) and isinstance(
+                most, int):
+            return getattr(base, expr.func.attr.value)(sep, most)  # type: ignore[no-any-return]
         return None
     value = fold(expr, names, d, env)
     return list(value) if isinstance(value, (str, bytes)) else None
@@ -164,6 +166,13 @@ def _fold_subscript(expr: cst.Subscript, names: "NameResolver | None", d: int,
     if isinstance(sl, cst.Index) and isinstance(expr.value, cst.Name) and names is not None and (
             env is None or expr.value.value not in env):
         return _fold_item(expr.value.value, sl.value, names, d, env)  # `PARTS[2]`, `TABLE["k"]`
+    if isinstance(sl, cst.Index) and isinstance(expr.value, cst.Call):  # `text.rsplit(":", 1)[1]`
+        items = _elements(expr.value, names, d, env) if isinstance(expr.value.func, cst.Attribute) and \
+            expr.value.func.attr.value in ("split", "rsplit") else None
+        index = fold(sl.value, names, d, env) if not isinstance(sl.value, cst.UnaryOperation) else _negative(sl.value)
+        if items is not None and isinstance(index, int) and -len(items) <= index < len(items):
+            return items[index]
+        return None
     value = fold(expr.value, names, d, env)
     if not isinstance(value, (str, bytes)):
         return None
@@ -382,8 +391,8 @@ class TreeFolding:
     def may_fold(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Constant):
             return True
-        if isinstance(node, ast.Name):
-            return node.id in self._assumed or self.name(node.id)
+        if isinstance(node, ast.Name):  # (`__doc__`: the module's docstring, which `fold` may read)
+            return node.id in self._assumed or node.id == "__doc__" or self.name(node.id)
         if isinstance(node, ast.JoinedStr):  # (`f"{x=}"` has a conversion in this tree and none in libcst's)
             return all(not isinstance(v, ast.FormattedValue) or self.may_fold(v.value) for v in node.values)
         if isinstance(node, ast.BinOp):
@@ -398,6 +407,9 @@ class TreeFolding:
         if isinstance(node, ast.Subscript):
             index = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 1 else node.slice
             if not isinstance(index, ast.Slice):  # `PARTS[2]`: an item of a literal list, tuple or dict
+                if isinstance(node.value, ast.Call):  # `text.rsplit(":", 1)[1]`, `[-1]`
+                    return self.elements_may_fold(node.value) and (self.may_fold(index) or isinstance(
+                        index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(index.operand, ast.Constant))
                 return isinstance(node.value, ast.Name) and len(self.bound.get(node.value.id, ())) == 1 and isinstance(
                     self.bound[node.value.id][0], (ast.List, ast.Tuple, ast.Dict))
             return self.may_fold(node.value)  # (`s[1:2,]` is one slice)
@@ -451,8 +463,8 @@ class TreeFolding:
             finally:
                 if added:
                     self._assumed.discard(loop.target.id)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "split" and \
-                len(node.args) <= 1 and not node.keywords:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("split", "rsplit") \
+                and len(node.args) <= 2 and not node.keywords:
             return self.may_fold(node.func.value) and all(self.may_fold(a) for a in node.args)
         if isinstance(node, ast.Call) and len(node.args) == 1 and _is_name(node.func, "reversed"):
             return self.elements_may_fold(node.args[0])

@@ -482,11 +482,24 @@ def decode_expr(expr: cst.BaseExpression, names: "NameResolver | None", decoders
 
 
 
+def _helper_expression(expr: cst.BaseExpression, names: "NameResolver | None") -> cst.BaseExpression | None:
+    """The expression of the module's one-expression helper a call invokes (what `fold` inlines), if it is one."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and names is not None:
+        helper = names.single_helper(expr.func.value)
+        return helper[1] if helper is not None else None
+    return None
+
+
 def _fold_layers(expr: cst.BaseExpression, names: "NameResolver | None") -> tuple[str, ...]:
     """How a folded constant was written: () as itself, or the trick that hid it ("escapes", "chr", "hex", "concat")."""
     if isinstance(expr, cst.Name) and names is not None:
         value = names.single_value(expr.value)
-        return _fold_layers(value, None) if value is not None else ("concat",)
+        if value is None:
+            return ("concat",)
+        return _fold_layers(_helper_expression(value, names) or value, None)
+    helper = _helper_expression(expr, names)
+    if helper is not None:
+        return _fold_layers(helper, None)  # `r("phey ...")` with `r = lambda s: codecs.decode(s, "rot13")`
     if _plain_literal(expr, None):
         return ()
     if isinstance(expr, cst.SimpleString):

@@ -103,6 +103,18 @@ class _Bindings(Visitor):
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind_target(node.target, node.value)
 
+    def visit_For(self, node: cst.For) -> None:
+        """`for load in (browser_cookie3.chrome, browser_cookie3.firefox)`: the name may be any of the functions or
+        modules listed. Only for two or more items, so the name is never bound once (`fold` and its ast mirror never
+        follow such a binding), and only when every item is an attribute (`module.function`): other items would add
+        little to resolve and blur a same-named variable elsewhere in the module (the resolver is module-wide)."""
+        if isinstance(node.target, cst.Name) and isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)) and len(
+                node.iter.elements) >= 2 and all(isinstance(e, cst.Element) and isinstance(e.value, cst.Attribute)
+                                                 and dotted(e.value) is not None for e in node.iter.elements):
+            for element in node.iter.elements:
+                if isinstance(element, cst.Element):
+                    self.bind(node.target.value, element.value)
+
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
             self._bind_target(node.asname.name, node.item)
@@ -130,6 +142,8 @@ class _Bindings(Visitor):
             elif isinstance(st, cst.With):
                 for item in st.items:
                     self.visit_WithItem(item)
+            elif isinstance(st, cst.For):
+                self.visit_For(st)
             for block in _blocks(st):
                 self.walk_statements(block.body if isinstance(block, cst.IndentedBlock) else [block])
 
@@ -154,6 +168,14 @@ def _blocks(st: cst.CSTNode) -> list[cst.BaseSuite]:
     return found
 
 
+def _docstring(module: cst.Module) -> cst.SimpleString | None:
+    first = module.body[0] if module.body else None
+    if isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and isinstance(first.body[0], cst.Expr) and \
+            isinstance(first.body[0].value, cst.SimpleString):
+        return first.body[0].value
+    return None
+
+
 class NameResolver:
     """Resolves expressions of one module to the dotted names they may stand for."""
 
@@ -164,6 +186,9 @@ class NameResolver:
         else:
             walk(module, collector)
         self._bound = collector.bound
+        docstring = _docstring(module)
+        if docstring is not None:
+            self._bound.setdefault("__doc__", []).append(docstring)  # payloads hidden in the module's docstring
         self._stars = tuple(collector.star_modules)
         self._functions = collector.functions
         # by node id, with the node: rules resolve temporary trees too (a decoder with a literal put in place of its
