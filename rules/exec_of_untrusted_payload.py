@@ -366,6 +366,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                 return None
             seen.add(expr.value)
             return self._opaque_origin(an.names.single_value(expr.value), an, d, seen)
+        if isinstance(expr, cst.Attribute) and an.names.class_attribute(expr) is not None:
+            return self._opaque_origin(an.names.class_attribute(expr), an, d, seen)  # `cls._BLOB`
         if isinstance(expr, (cst.Attribute, cst.Subscript)):
             return self._opaque_origin(expr.value, an, d, seen)
         if isinstance(expr, cst.Call):

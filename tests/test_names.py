@@ -182,3 +182,13 @@ def test_recursive_helpers_are_not_inlined_forever() -> None:
     assert fold(call, names) is None
     names, call = _last_call("def f(x):\n    return g(x)\ndef g(x):\n    return f(x) + 'b'\nf('a')")
     assert fold(call, names) is None
+
+
+def test_class_attributes_resolve_for_self_and_cls() -> None:
+    module = cst.parse_module("import os\nclass A:\n    run = staticmethod(os.system)\n    def go(self):\n"
+                              "        self.run('id')\n")
+    call = module.body[1].body.body[1].body.body[0].body[0].value  # type: ignore[attr-defined]
+    assert "os.system" in NameResolver(module).call_names(call)
+    other = cst.parse_module("import os\nclass A:\n    def go(self):\n        self.run('id')\n")
+    call = other.body[1].body.body[0].body.body[0].body[0].value  # type: ignore[attr-defined]
+    assert "os.system" not in NameResolver(other).call_names(call)

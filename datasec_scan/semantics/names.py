@@ -25,6 +25,7 @@ BUILTIN_NAMES = frozenset(dir(builtins))
 GLOBALS = "<globals>"  # what `globals()`, `locals()`, `vars()` and `__builtins__.__dict__` resolve to
 _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
 _NAMESPACES = frozenset({"builtins.globals", "builtins.locals", "builtins.vars"})
+_CLASS_ATTRIBUTE = "self."  # the key a class-body assignment `X = v` is also bound under, as `self.X`
 _MAX_NAMES = 32  # per expression, so a pathological module cannot blow up resolution
 # Names a query may expand: names rebound from each other hundreds of times (`new = old.clone()`,
 # `old = new` in a long test module) would otherwise cost exponential time.
@@ -125,6 +126,13 @@ class _Bindings(Visitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.bind(node.name.value, f"<local>.{_ident(node.name.value)}")
+        if isinstance(node.body, cst.IndentedBlock):  # class attributes, as methods see them: `self.X`, `cls.X`
+            for st in node.body.body:
+                if isinstance(st, cst.SimpleStatementLine):
+                    for small in st.body:
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
+                                small.targets[0].target, cst.Name):
+                            self.bind(_CLASS_ATTRIBUTE + small.targets[0].target.value, small.value)
 
     def walk_statements(self, statements: Sequence[cst.CSTNode]) -> None:
         """The same bindings as a full visit, walking statements only: expressions (but for walrus) bind nothing."""
@@ -204,6 +212,12 @@ class NameResolver:
 
     def is_bound(self, name: str) -> bool:
         return _ident(name) in self._bound
+
+    def class_attribute(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The value a class body binds once to the attribute `self.X`/`cls.X` names, if any."""
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value in ("self", "cls"):
+            return self.single_value(_CLASS_ATTRIBUTE + _ident(expr.attr.value))
+        return None
 
     def single_value(self, name: str) -> cst.BaseExpression | None:
         """The expression a name is bound to when the module binds it exactly once, by assignment."""
@@ -305,7 +319,11 @@ class NameResolver:
             bases = self._resolve(expr.value)
             if attr == "__dict__" and bases & {"builtins"}:
                 return {GLOBALS} | {f"{b}.__dict__" for b in bases}
-            return {f"{b}.{attr}" for b in bases}
+            found = {f"{b}.{attr}" for b in bases}
+            if isinstance(expr.value, cst.Name) and expr.value.value in ("self", "cls") and \
+                    _CLASS_ATTRIBUTE + attr in self._bound:
+                found |= self._name(_CLASS_ATTRIBUTE + attr)  # `_run = staticmethod(exec)` ... `cls._run(code)`
+            return found
         if isinstance(expr, cst.Call):
             return self._resolve_call(expr)
         if isinstance(expr, cst.Subscript):
@@ -341,6 +359,8 @@ class NameResolver:
                     found.add(f"builtins.{attr}" if base == GLOBALS else f"{base}.{attr}")
         if funcs & _NAMESPACES:
             found.add(GLOBALS)
+        if funcs & {"builtins.staticmethod", "builtins.classmethod"} and args:
+            found |= self._resolve(args[0])
         if "builtins.vars" in funcs and args:
             found |= {GLOBALS for b in self._resolve(args[0]) if b == "builtins"}
         return found | {f"{f}()" for f in funcs if not f.startswith("<unknown>")}
