@@ -14,6 +14,7 @@ from datasec_scan.lazycst import cst
 from datasec_scan.model import Severity
 from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.semantics.dataflow import INDIRECT_CALLS
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
 from datasec_scan.tree import Visitor, calls_in, code_for_node, names_in, strings_in, walk
@@ -30,8 +31,8 @@ SHELL_SPAWN = frozenset(_catalog.names("process", "spawn.shell"))
 ARGV_SPAWN = frozenset(_catalog.names("process", "spawn.argv"))
 SHELL_KEYWORD = frozenset(_catalog.names("process", "spawn.shell_keyword"))
 _EXEC_SINKS = CODE_SINKS | DESER_SINKS | YAML_LOAD  # (one set test turns most calls away)
-_STARTERS = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.Process",
-                       "multiprocessing.get_context().Process", "multiprocessing.context.Process"})
+# Threads and processes started on a target with arguments (the data flow's table of indirect calls)
+_STARTERS = frozenset(name for name, (_, _, args) in INDIRECT_CALLS.items() if args == "args")
 _SPAWNERS = SHELL_SPAWN | ARGV_SPAWN
 DECODERS: dict[str, str] = dict(_catalog.table("decoders", "decoders"))
 NETWORK_CALLS = _catalog.names("inbound", "network.calls")
@@ -236,12 +237,13 @@ class Analyzer:
     def _started_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
         """`Process(target=exec, args=(code,))`: a thread or process whose target is a code sink runs its first
         argument."""
-        target = keyword(call, "target") or keyword(call, "function")
-        given = keyword(call, "args")
-        if target is None or not isinstance(given, (cst.Tuple, cst.List)) or not given.elements:
+        flow = self.flow()
+        started = flow.indirect(call) if flow is not None else None
+        if started is None or not started[1] or started[1][0][:2] != ("", None):
             return None
+        target, (first, *_) = started
         code = next((q for q in sorted(self.names.qualified_names(target)) if q in CODE_SINKS), None)
-        return ("code", f"{code} (started as a thread or process)", given.elements[0].value) if code else None
+        return ("code", f"{code} (started as a thread or process)", first[2]) if code else None
 
     def spawn(self, call: cst.Call) -> tuple[str, str] | None:
         """("shell"|"argv", qualified name) when the call starts a process; argv calls with shell=True are "shell"."""

@@ -140,9 +140,10 @@ _WRAPPERS = frozenset({"open", "ZipFile", "TarFile", "GzipFile", "BZ2File", "LZM
                        "BufferedWriter", "writer", "DictWriter"})
 # Calls that call another function: (qualified name, index of the target, index where its args start or
 # -1 when they are given by `args=`/`kwargs=` keywords).
-_INDIRECT_CALLS = {
+INDIRECT_CALLS = {
     "threading.Thread": ("target", None, "args"), "threading.Timer": ("function", 1, "args"),
-    "multiprocessing.Process": ("target", None, "args"), "atexit.register": (None, 0, "*"),
+    "multiprocessing.Process": ("target", None, "args"), "multiprocessing.get_context().Process": ("target", None, "args"),
+    "multiprocessing.context.Process": ("target", None, "args"), "atexit.register": (None, 0, "*"),
     "asyncio.to_thread": (None, 0, "*"),
 }
 _INDIRECT_METHODS = {"submit": (None, 0, "*"), "run_in_executor": (None, 1, "*"), "apply_async": (None, 0, "args"),
@@ -964,10 +965,10 @@ class FlowAnalysis:
             return targets
         return []
 
-    def _indirect(self, call: cst.Call) -> tuple[cst.BaseExpression, list[_Passed]] | None:
+    def indirect(self, call: cst.Call) -> tuple[cst.BaseExpression, list[_Passed]] | None:
         """`Thread(target=f, args=(x,))` -> (f, [x]); None for a direct call."""
         names = self.call_names(call)
-        spec = next((v for k, v in _INDIRECT_CALLS.items() if k in names), None)
+        spec = next((v for k, v in INDIRECT_CALLS.items() if k in names), None)
         if spec is None and isinstance(call.func, cst.Attribute):
             spec = _INDIRECT_METHODS.get(call.func.attr.value)
         if spec is None:
@@ -1010,7 +1011,7 @@ class FlowAnalysis:
             sites: dict[int, list[tuple[cst.Call, _Scope, int]]] = {}
             for call, scope in self._collected.calls:
                 func: cst.BaseExpression = call.func
-                indirect = self._indirect(call)
+                indirect = self.indirect(call)
                 if indirect is not None:
                     func, args = indirect
                     self._bound_args[id(call)] = args
