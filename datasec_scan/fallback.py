@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .model import Level, Notification
 from .rule import Report, Rule, TextMatch
-from .semantics.constants import TreeFolding
+from .semantics.constants import INVOKED_LAMBDA, TreeFolding
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Limits
@@ -364,7 +364,7 @@ def statements(tree: ast.Module) -> Iterator[ast.stmt]:
             todo.extend(blocks(statement))
 
 
-_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.FunctionDef})  # what `TreeFolding.bind` records
+_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.FunctionDef, ast.Call})  # what `TreeFolding.bind` records
 _BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
 
 
@@ -375,10 +375,10 @@ def bound_nodes(tree: ast.Module) -> tuple[list[ast.AST], TreeFolding]:
 
 def folding_of(tree: ast.Module, text: str | None = None) -> TreeFolding:
     """A `TreeFolding` that has bound every assignment of `tree`: walking statements only when `text` (the tree's
-    source) holds no `:=`, the one binding an expression can make, else every node."""
+    source) holds no `:=` and no invoked lambda, the bindings an expression can make, else every node."""
     if _BOUND[0] is not tree:
         folding = TreeFolding()
-        if text is not None and ":=" not in text and _NODES[0] is not tree:
+        if text is not None and ":=" not in text and not INVOKED_LAMBDA.search(text) and _NODES[0] is not tree:
             for statement in statements(tree):
                 kind = type(statement)
                 if kind is ast.Assign or kind is ast.AnnAssign or kind is ast.FunctionDef:

@@ -336,7 +336,9 @@ def node_positions(module: cst.Module, wanted: Iterable[cst.CSTNode] | None = No
             state = _wanted_positions()(default_indent=module.default_indent, default_newline=module.default_newline,
                                      provider=provider)
             state.wanted = inside
-            module._codegen(state)  # noqa: SLF001
+            state.pending = set(wanted)
+            with contextlib.suppress(_AllPositioned):
+                module._codegen(state)  # noqa: SLF001
         return provider._computed  # noqa: SLF001
     except AttributeError:  # a libcst whose internals moved: the public way
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -354,6 +356,10 @@ class _Descendants(Visitor):
 _NOTHING = contextlib.nullcontext()
 
 
+class _AllPositioned(Exception):
+    """Every wanted node has its range: the rest of the module's code need not be generated."""
+
+
 @functools.cache
 def _wanted_positions() -> type:
     """The code generation state below, built on first use (its base class is libcst's)."""
@@ -365,6 +371,7 @@ def _wanted_positions() -> type:
         counted over every token, so the recorded ranges are libcst's."""
 
         wanted: set[cst.CSTNode]
+        pending: set[cst.CSTNode]  # the wanted nodes whose code is not generated yet: none left, the pass stops
 
         def before_codegen(self, node: cst.CSTNode) -> None:
             if node in self.wanted:
@@ -373,6 +380,9 @@ def _wanted_positions() -> type:
         def after_codegen(self, node: cst.CSTNode) -> None:
             if node in self.wanted:
                 super().after_codegen(node)
+                self.pending.discard(node)
+                if not self.pending:
+                    raise _AllPositioned
 
         def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
                                       end_node: cst.CSTNode | None = None):  # type: ignore[override]

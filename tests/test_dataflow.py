@@ -464,3 +464,16 @@ def test_what_is_dumped_or_printed_into_a_stream_is_in_its_file() -> None:
         sink(open("notes.txt").read())
     '''
     assert _sink_labels(code) == [{"env"}, {"ssh"}, {"ssh"}, set()]
+
+
+def test_readers_of_an_in_memory_buffer_carry_the_buffers_data() -> None:
+    code = '''
+        import io, os, tarfile, zipfile
+        from PIL import Image
+        img = Image.open(io.BytesIO(os.getenv("BLOB").encode())).convert("RGB")
+        sink(img.getdata())
+        sink(tarfile.open(fileobj=io.BytesIO(os.environ["T"].encode())).extractfile("x").read())
+        sink(zipfile.ZipFile(io.BytesIO(b"PK")).read("x"))
+        sink(Image.open("photo.png"))
+    '''
+    assert _sink_labels(code) == [{"env"}, {"env"}, set(), set()]

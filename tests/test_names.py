@@ -48,6 +48,11 @@ TRICKS = {
                         "urllib.request.urlopen"),
     "module-docstring": ('"""Tools.\n\nId: os"""\ngetattr(__import__(__doc__.rsplit("Id: ", 1)[1].strip()), "system")("id")',
                          "os.system"),
+    "partial-without-arguments": ("import functools\nrun = functools.partial(exec)\nrun('x')", "builtins.exec"),
+    "helper-returning-a-sink": ("import builtins\ndef pick(n):\n    return vars(builtins)[n[::-1]]\npick('cexe')('x')",
+                                "builtins.exec"),
+    "lambda-returning-a-module-attribute": ("import os\nget = lambda m, a: getattr(m, a)\nget(os, 'sys' + 'tem')('id')",
+                                            "os.system"),
     "accept-unpacking": ("import socket\ns = socket.socket()\nconn, addr = s.accept()\nconn.recv(10)",
                          "socket.socket().accept()[0].recv"),
 }
@@ -182,6 +187,57 @@ def test_recursive_helpers_are_not_inlined_forever() -> None:
     assert fold(call, names) is None
     names, call = _last_call("def f(x):\n    return g(x)\ndef g(x):\n    return f(x) + 'b'\nf('a')")
     assert fold(call, names) is None
+
+
+def test_helpers_returning_callables() -> None:
+    # bound arguments would shift a later call's arguments: the partial is not the function (DS101 reports the binding)
+    names, call = _last_call("import functools\nrun = functools.partial(exec, 'x')\nrun()")
+    assert "builtins.exec" not in names.call_names(call)
+    # a parameter is the caller's argument, not a module name of the same spelling
+    names, call = _last_call("import os\nn = 'nothing'\ndef pick(n):\n    return getattr(os, n)\npick('system')('id')")
+    assert "os.system" in names.call_names(call) and "os.nothing" not in names.call_names(call)
+    # a module name is resolved outside the helper, even where a parameter has its spelling
+    names, call = _last_call("import os\nf = os.system\ndef pick(f):\n    return f\npick(print)('id')")
+    assert names.call_names(call) == {"builtins.print", "<local>.pick()"}
+    # a helper that returns itself, or calls itself, stops
+    for source in ("def f(x):\n    return f(x)\nf(1)()", "def f(x):\n    return f\nf(1)(2)",
+                   "g = lambda x: g(g(x))\ng(1)()"):
+        names, call = _last_call(source)
+        assert not {n for n in names.call_names(call) if n.startswith("builtins.")}
+
+
+def test_names_reached_through_computed_strings_are_marked() -> None:
+    from datasec_scan.semantics.names import COMPUTED
+
+    marked = {
+        "import builtins\ngetattr(builtins, 'ex' + 'ec')('x')": "builtins.exec",
+        "getattr(__import__('so'[::-1]), 'system')('id')": "os.system",
+        "import builtins\nvars(builtins)['lave'[::-1]]('x')": "builtins.eval",
+        "import builtins\ndef pick(n):\n    return getattr(builtins, n[::-1])\npick('cexe')('x')": "builtins.exec",
+    }
+    for source, name in marked.items():
+        names, call = _last_call(source)
+        assert {name, COMPUTED + name} <= names.call_names(call), source
+    plain = {
+        "import builtins\ngetattr(builtins, 'exec')('x')": "builtins.exec",
+        "import builtins\nNAME = 'exec'\ngetattr(builtins, NAME)('x')": "builtins.exec",
+        "import builtins\ndef pick(n):\n    return getattr(builtins, n)\npick('exec')('x')": "builtins.exec",
+        "import importlib\nimportlib.import_module('os').system('id')": "os.system",
+    }
+    for source, name in plain.items():
+        names, call = _last_call(source)
+        found = names.call_names(call)
+        assert name in found and not any(n.startswith(COMPUTED) for n in found), source
+
+
+def test_invoked_lambdas_bind_their_parameters() -> None:
+    from datasec_scan.tree import calls_in
+
+    source = "run = (lambda f, g: lambda x: f(g(x, '<m>', 'exec')))(exec, compile)\n"
+    module = cst.parse_module(source)
+    inner = [c for c in calls_in(module) if isinstance(c.func, cst.Name) and c.func.value == "f"][0]
+    assert "builtins.exec" in NameResolver(module, source).call_names(inner)
+    assert "builtins.exec" in NameResolver(module).call_names(inner)
 
 
 def test_class_attributes_resolve_for_self_and_cls() -> None:

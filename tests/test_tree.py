@@ -190,6 +190,10 @@ def test_positions_of_wanted_nodes_equal_the_full_pass() -> None:
     wanted = [*names_in(module), klass, klass.body.body[1], module.body[-1]]
     found = node_positions(module, wanted)
     assert all(found[n] == expected[n] for n in wanted)
+    # the pass stops once the last wanted node's code is generated: an early node alone, or one inside a class
+    for early in ([module.body[0]], names_in(klass.decorators[0]), [klass.body.body[1].params]):
+        found = node_positions(module, early)
+        assert all(found[n] == expected[n] for n in early) and module.body[-1] not in found
 
 
 class _Ifs(cst.CSTVisitor):

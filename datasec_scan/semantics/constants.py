@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import codecs
 import operator
+import re
 from typing import TYPE_CHECKING, Union
 
 from ..lazycst import cst
@@ -105,8 +106,8 @@ def _fold_name(name: str, names: "NameResolver", d: int) -> Const | None:
     return result
 
 
-def fold_str(expr: cst.BaseExpression, names: "NameResolver | None" = None) -> str | None:
-    value = fold(expr, names)
+def fold_str(expr: cst.BaseExpression, names: "NameResolver | None" = None, env: "Env | None" = None) -> str | None:
+    value = fold(expr, names, 0, env)
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return value if isinstance(value, str) else None
@@ -341,6 +342,10 @@ def _is_codecs(expr: cst.BaseExpression, names: "NameResolver | None") -> bool:
 
 # --- the same question on CPython's syntax tree, asked before libcst is (see `Rule.triggered_by_tree`) ---
 
+# `(lambda f: ...)(exec)` written on one line: its parameters are bound by an expression, as a walrus binds its target
+INVOKED_LAMBDA = re.compile(r"\(\s*lambda\b[^\n]*\)\s*\(")
+
+
 class TreeFolding:
     """Whether `fold` could give a value for an expression, judged on CPython's `ast` (ten times cheaper to build
     than libcst's tree): a necessary condition, branch for branch with `fold`. Names follow the bindings that
@@ -354,8 +359,8 @@ class TreeFolding:
         self._assumed: set[str] = set()  # comprehension variables over items that may fold
 
     def bind(self, node: ast.AST) -> None:
-        """Record the bindings of an `Assign`, `AnnAssign`, `NamedExpr`, `withitem` or `FunctionDef` node (others are
-        ignored)."""
+        """Record the bindings of an `Assign`, `AnnAssign`, `NamedExpr`, `withitem`, `FunctionDef` or invoked-lambda `Call`
+        node (others are ignored)."""
         if isinstance(node, ast.FunctionDef):
             self.functions.add(node.name)
         elif isinstance(node, ast.Assign):
@@ -365,6 +370,11 @@ class TreeFolding:
             self._bind_target(node.target, node.value)
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             self._bind_target(node.optional_vars, node.context_expr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Lambda):
+            for param, arg in zip([*node.func.args.posonlyargs, *node.func.args.args], node.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                self.bound.setdefault(param.arg, []).append(arg)
 
     def _bind_target(self, target: ast.AST, value: ast.AST) -> None:
         if isinstance(target, ast.Starred):

@@ -144,7 +144,7 @@ INDIRECT_CALLS = {
     "threading.Thread": ("target", None, "args"), "threading.Timer": ("function", 1, "args"),
     "multiprocessing.Process": ("target", None, "args"), "multiprocessing.get_context().Process": ("target", None, "args"),
     "multiprocessing.context.Process": ("target", None, "args"), "atexit.register": (None, 0, "*"),
-    "asyncio.to_thread": (None, 0, "*"),
+    "asyncio.to_thread": (None, 0, "*"), "functools.partial": (None, 0, "*"),
 }
 _INDIRECT_METHODS = {"submit": (None, 0, "*"), "run_in_executor": (None, 1, "*"), "apply_async": (None, 0, "args"),
                      "call_soon": (None, 0, "*"), "call_later": (None, 1, "*"), "start_new_thread": (None, 0, "tuple")}
@@ -698,6 +698,10 @@ class _Solver:
             receiver = [func.value] if isinstance(func, cst.Attribute) else []
             found = self._union([*receiver, *args], s, d)
             return {k: _extend(p, step) for k, p in found.items()}
+        buffer = in_memory_buffer(call, self.flow.call_names)
+        if buffer is not None:
+            step = (call, f"read from memory by `{_callee(call)}()`")
+            return {k: _extend(p, step) for k, p in self.eval(buffer, s, d).items()}
         if method is not None:
             if method in _PREDICATE_METHODS:
                 return {}
@@ -775,6 +779,18 @@ class _Solver:
                     full = _extend(full, step)
                 _merge(out, {alabel: full})
         return out
+
+
+_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
+_BUFFER_KEYWORDS = ("fileobj", "fp", "file")
+
+
+def in_memory_buffer(call: cst.Call, call_names: Callable[[cst.Call], frozenset[str]]) -> cst.Call | None:
+    """`Image.open(io.BytesIO(data))`, `tarfile.open(fileobj=io.BytesIO(data))`: the in-memory buffer a reader is given
+    (what it reads is the buffer's data, not a local file's), if any."""
+    args = [a.value for a in call.args if a.keyword is None and not a.star][:1]
+    args += [a.value for a in call.args if a.keyword is not None and a.keyword.value in _BUFFER_KEYWORDS]
+    return next((a for a in args if type(a) is cst.Call and not call_names(a).isdisjoint(_BUFFERS)), None)
 
 
 def _callee(call: cst.Call) -> str:

@@ -6,7 +6,9 @@ what its names may be bound to ("any-match"). Names are dotted strings:
 
 - `os.system`, `subprocess.Popen`, `builtins.exec` (a bare `exec` resolves to `builtins.exec`);
 - the result of a call is written with `()`: `s = socket.socket(); s.connect` -> `socket.socket().connect`;
-- a name defined in the module itself (def/class) is `<local>.name`, so it never passes for a builtin.
+- a name defined in the module itself (def/class) is `<local>.name`, so it never passes for a builtin;
+- a name reached through a string the module computes (`getattr(builtins, "cexe"[::-1])`, `__import__("o" + "s")`)
+  is given twice: as itself and marked, `~builtins.exec` (`COMPUTED`), since legitimate code names what it calls.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Iterable, Sequence
 from ..lazycst import cst
 
 from ..tree import Visitor, walk
-from .constants import fold_str
+from .constants import INVOKED_LAMBDA, Const, fold, fold_str
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 GLOBALS = "<globals>"  # what `globals()`, `locals()`, `vars()` and `__builtins__.__dict__` resolve to
 _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
 _NAMESPACES = frozenset({"builtins.globals", "builtins.locals", "builtins.vars"})
+_PARTIAL = "functools.partial"
+COMPUTED = "~"  # the mark of a name reached through a computed string (sorts after every name: `_MAX_NAMES` keeps names)
 _CLASS_ATTRIBUTE = "self."  # the key a class-body assignment `X = v` is also bound under, as `self.X`
 _MAX_NAMES = 32  # per expression, so a pathological module cannot blow up resolution
 # Names a query may expand: names rebound from each other hundreds of times (`new = old.clone()`,
@@ -116,6 +120,15 @@ class _Bindings(Visitor):
                 if isinstance(element, cst.Element):
                     self.bind(node.target.value, element.value)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        """`(lambda f, g: lambda x: f(g(x)))(exec, compile)`: an invoked lambda's parameters are its arguments."""
+        if isinstance(node.func, cst.Lambda):
+            params = [*node.func.params.posonly_params, *node.func.params.params]
+            for param, arg in zip(params, node.args):
+                if arg.keyword is not None or arg.star:
+                    break
+                self.bind(param.name.value, arg.value)
+
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
             self._bind_target(node.asname.name, node.item)
@@ -189,7 +202,7 @@ class NameResolver:
 
     def __init__(self, module: cst.Module, text: str | None = None) -> None:
         collector = _Bindings()
-        if text is not None and ":=" not in text:
+        if text is not None and ":=" not in text and not INVOKED_LAMBDA.search(text):
             collector.walk_statements(module.body)  # about as cheap as it gets; a full visit costs a parse
         else:
             walk(module, collector)
@@ -209,6 +222,9 @@ class NameResolver:
         # `constants.fold` remembers what a name folds to: (value, the depth it was folded at)
         self.folded: dict[str, tuple[object, int]] = {}
         self.inlining: set[str] = set()  # helpers `constants.fold` is inlining (so a recursive one stops)
+        # the helpers this resolver is inlining, innermost last: each parameter's argument and constant value
+        self._arguments: list[tuple[dict[str, cst.BaseExpression], dict[str, Const]]] = []
+        self._inlined: set[str] = set()
 
     def is_bound(self, name: str) -> bool:
         return _ident(name) in self._bound
@@ -283,6 +299,8 @@ class NameResolver:
 
     def _name(self, name: str) -> set[str]:
         name = _ident(name)
+        if self._arguments and name in self._arguments[-1][0]:
+            return self._argument(name)
         if name == "__builtins__":
             return {"builtins"}
         if name in self._bound:
@@ -294,6 +312,7 @@ class NameResolver:
                 return set()
             self._budget -= 1
             outer_cut, self._cut = self._cut, set()
+            outer_arguments, self._arguments = self._arguments, []  # a module binding never sees a helper's parameters
             self._resolving.add(name)
             try:
                 found: set[str] = set()
@@ -301,6 +320,7 @@ class NameResolver:
                     found |= {value} if isinstance(value, str) else self._resolve(value)
                 found = found or {f"<unknown>.{name}"}
             finally:
+                self._arguments = outer_arguments
                 self._resolving.discard(name)
                 self._cut.discard(name)  # a cycle back to this name itself does not depend on the query
                 inner_cut, self._cut = self._cut, outer_cut | self._cut
@@ -343,7 +363,7 @@ class NameResolver:
         args = [a.value for a in call.args if a.keyword is None and not a.star]
         found: set[str] = set()
         if funcs & _IMPORTERS and args:
-            module = fold_str(args[0], self)
+            module = self._fold_str(args[0])
             if module:
                 given = args[3] if len(args) > 3 else next(
                     (a.value for a in call.args if a.keyword is not None and a.keyword.value == "fromlist"), None)
@@ -351,19 +371,63 @@ class NameResolver:
                 fromlist = given is not None and not (isinstance(given, (cst.List, cst.Tuple)) and not given.elements
                                                       or isinstance(given, cst.Name) and given.value == "None")
                 top = module if "importlib.import_module" in funcs or fromlist else module.split(".")[0]
-                found.add(top)
+                found |= self._marked({top}, args[0])
         if "builtins.getattr" in funcs and len(args) >= 2:
-            attr = fold_str(args[1], self)
+            attr = self._fold_str(args[1])
             if attr:
-                for base in self._resolve(args[0]):
-                    found.add(f"builtins.{attr}" if base == GLOBALS else f"{base}.{attr}")
+                found |= self._marked({f"builtins.{attr}" if base == GLOBALS else f"{base}.{attr}"
+                                       for base in self._resolve(args[0])}, args[1])
         if funcs & _NAMESPACES:
             found.add(GLOBALS)
         if funcs & {"builtins.staticmethod", "builtins.classmethod"} and args:
             found |= self._resolve(args[0])
+        if _PARTIAL in funcs and len(args) == 1:  # `partial(f, **keywords)` is called as `f` (bound arguments would
+            found |= self._resolve(args[0])       # shift a later call's arguments; the data flow sees those)
+        if isinstance(call.func, cst.Name) and not (self._arguments and _ident(call.func.value) in self._arguments[-1][0]):
+            found |= self._inline(_ident(call.func.value), call)
         if "builtins.vars" in funcs and args:
             found |= {GLOBALS for b in self._resolve(args[0]) if b == "builtins"}
         return found | {f"{f}()" for f in funcs if not f.startswith("<unknown>")}
+
+    def _inline(self, name: str, call: cst.Call) -> set[str]:
+        """What a call of the module's own one-expression helper returns (`def _g(n): return vars(builtins)[n[::-1]]`,
+        `_g("cexe")`): its expression resolved with the parameters bound to the call's arguments."""
+        helper = self.single_helper(name)
+        if helper is None or name in self._inlined or any(
+                a.keyword is not None or a.star for a in call.args) or len(call.args) > len(helper[0]):
+            return set()
+        params, expression = helper
+        arguments: dict[str, cst.BaseExpression] = {}
+        constants: dict[str, Const] = {}
+        for i, param in enumerate(params):
+            argument = call.args[i].value if i < len(call.args) else param.default
+            if argument is None:
+                return set()
+            arguments[param.name.value] = argument
+            value = fold(argument, self, 0, self._constants())
+            if value is not None:
+                constants[param.name.value] = value
+        self._arguments.append((arguments, constants))
+        self._inlined.add(name)  # (a helper met again while it is being inlined calls itself: not inlined)
+        try:
+            return self._resolve(expression)
+        finally:
+            self._inlined.discard(name)
+            self._arguments.pop()
+
+    def _argument(self, name: str) -> set[str]:
+        """A parameter of the helper being inlined: its argument, resolved where the call was written."""
+        innermost = self._arguments.pop()
+        try:
+            return self._resolve(innermost[0][name])
+        finally:
+            self._arguments.append(innermost)
+
+    def _constants(self) -> dict[str, Const] | None:
+        return self._arguments[-1][1] if self._arguments else None
+
+    def _fold_str(self, expr: cst.BaseExpression) -> str | None:
+        return fold_str(expr, self, self._constants())
 
     def _resolve_subscript(self, sub: cst.Subscript) -> set[str]:
         if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
@@ -371,7 +435,7 @@ class NameResolver:
         index = sub.slice[0].slice.value
         if isinstance(index, cst.Integer):  # an element of a call's result: `s.accept()[0]`
             return {f"{b}[{index.value}]" for b in self._resolve(sub.value) if b.endswith(")")}
-        key = fold_str(index, self)
+        key = self._fold_str(index)
         if not key:
             return set()
         found: set[str] = set()
@@ -381,4 +445,27 @@ class NameResolver:
                 found |= self._name(key) if bound else {f"builtins.{key}"}
             elif base == "sys.modules":
                 found.add(key)
-        return found
+        return self._marked(found, index)
+
+    def _marked(self, found: set[str], key: cst.BaseExpression) -> set[str]:
+        """The names a lookup by `key` found, with their computed marks when the key is computed."""
+        if self._plain(key):
+            return found
+        return found | {COMPUTED + name for name in found if not name.startswith(COMPUTED)}
+
+    def _plain(self, key: cst.BaseExpression) -> bool:
+        """A string literal, or a name (or helper parameter) given one: nothing computed."""
+        for _ in range(8):  # (names bound to each other in a cycle)
+            if not isinstance(key, cst.Name):
+                break
+            name = _ident(key.value)
+            if self._arguments and name in self._arguments[-1][0]:
+                key = self._arguments[-1][0][name]
+                if not isinstance(key, cst.SimpleString):
+                    return False  # (the argument was written in the caller: a name there is not looked up here)
+            else:
+                value = self.single_value(name)
+                if value is None:
+                    return False
+                key = value
+        return isinstance(key, cst.SimpleString)
