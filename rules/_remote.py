@@ -54,6 +54,16 @@ CHAT_MODULES = re.compile(r"^[ \t]*(?:from|import)[ \t]+(?:%s)\b" % "|".join(
 CHAT_MESSAGES = frozenset(_catalog.names("inbound", "chat.messages"))
 CHAT_ATTRS = frozenset(_catalog.names("inbound", "chat.attributes"))
 
+_COMMAND_DECORATORS = frozenset({"command", "slash_command", "hybrid_command", "user_command"})
+
+
+def _command_decorator(decorator: cst.BaseExpression) -> bool:
+    """`@bot.command()`, `@commands.command(name="x")`, `@client.tree.command`: a chat bot's command handler."""
+    if isinstance(decorator, cst.Call):
+        decorator = decorator.func
+    return isinstance(decorator, cst.Attribute) and decorator.attr.value in _COMMAND_DECORATORS
+
+
 # Labels of where data comes from, most dangerous first.
 NETWORK, SOCKET, LISTENER, REQUEST, DECODED, ENV, FILE, USER = (
     "network", "socket", "listener", "request", "decoded", "environment", "file", "user-input")
@@ -318,7 +328,8 @@ class Analyzer:
                 found.append(REQUEST)
             if isinstance(expr, cst.Attribute) and self._handler_input(expr):
                 found.append(LISTENER)
-            if isinstance(expr, cst.Attribute) and self._chat_message(expr):
+            if isinstance(expr, cst.Attribute) and self._chat_message(expr) or isinstance(
+                    expr, cst.Name) and self._chat_command_argument(expr):
                 found.append(NETWORK)
             return tuple(found)
         return ()
@@ -378,17 +389,33 @@ class Analyzer:
         bound = self.names.qualified_names(expr.value) if isinstance(expr.value, cst.Name) else frozenset()
         return not any(b.startswith(("urllib", "six.", "requests", "http")) for b in bound)
 
+    def _chat_module(self) -> bool:
+        if self._chat is None:
+            self._chat = CHAT_MODULES.search(self.context.text) is not None
+        return self._chat
+
     def _chat_message(self, expr: cst.Attribute) -> bool:
         """`message.content`, `update.message.text`, `event.raw_text`: the text of a chat bot's incoming message."""
         if expr.attr.value not in CHAT_ATTRS:
             return False
         base = expr.value
         spelled = base.value if isinstance(base, cst.Name) else base.attr.value if isinstance(base, cst.Attribute) else ""
-        if spelled not in CHAT_MESSAGES:
+        return spelled in CHAT_MESSAGES and self._chat_module()
+
+    def _chat_command_argument(self, name: cst.Name) -> bool:
+        """A parameter (after the context) of a chat bot's command (`@bot.command()`, `@tree.command()`): the words
+        someone typed in the chat."""
+        if not self._chat_module():
             return False
-        if self._chat is None:
-            self._chat = CHAT_MODULES.search(self.context.text) is not None
-        return self._chat
+        flow = self.flow()
+        function = flow.function_of(name) if flow is not None else None
+        if function is None or not any(_command_decorator(d.decorator) for d in function.decorators):
+            return False
+        params = function.params
+        given = [*params.posonly_params, *params.params][1:] + list(params.kwonly_params)
+        if isinstance(params.star_arg, cst.Param):
+            given.append(params.star_arg)
+        return any(p.name.value == name.value for p in given)
 
     @staticmethod
     def _handler_input(expr: cst.Attribute) -> bool:

@@ -34,8 +34,7 @@ COMMANDS = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in _catalog.names(
 _WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": "a system service definition",
          "launchd": "a launchd agent/daemon", "autostart": "an autostart/startup folder",
          "ssh_keys": "SSH authorized keys", "preload": "the dynamic loader preload list",
-         "python_startup": "a Python startup hook (a .pth file or sitecustomize in site-packages, an IPython startup "
-                           "file)",
+         "python_startup": "a Python startup hook (a file Python or IPython runs at every start)",
          "installed_package": "a module of another installed package",
          "app_injection": "another application's code (the Discord client's core module)",
          "ide_autorun": "an editor task that runs when the folder is opened"}
