@@ -179,12 +179,12 @@ class CommandListener(ps.CodeScreen, Rule):
                 arg = an.exec_sink(arg)[2]  # type: ignore[index]
             self._pending.append((node, sink[1].replace("builtins.", ""), arg, in_handler))
             return
+        wired = wiring(an, node)
         spawn = an.spawn(node)
-        if spawn is not None:
+        if spawn is not None and not (wired is not None and wired[1]):  # (a shell on the accepted socket: below)
             command = args[0] if args else keyword(node, "args")
             self._pending.append((node, spawn[1], command, in_handler))
             return
-        wired = wiring(an, node)
         if wired is not None and wired[1]:
             self._pending.append((node, wired[0], None, in_handler))
 

@@ -241,6 +241,8 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
             command = an.names.single_value(command.value) or command
         if not isinstance(command, (cst.List, cst.Tuple)) or len(command.elements) < 3:
             return None
+        if not isinstance(command.elements[0], cst.Element):
+            return None  # (`[*base, ...]`: the program is not known)
         values = [e.value for e in command.elements if isinstance(e, cst.Element)]
         program = (fold_str(values[0], an.names) or "").replace("\\", "/").rsplit("/", 1)[-1].lower()
         if program not in _FETCHERS:

@@ -331,7 +331,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     @staticmethod
     def _fixed_program(command: cst.BaseExpression, an: Analyzer) -> bool:
         """An argument list whose program is written in the code and does not run its arguments as commands."""
-        if not isinstance(command, (cst.List, cst.Tuple)) or not command.elements:
+        if not isinstance(command, (cst.List, cst.Tuple)) or not command.elements or not isinstance(
+                command.elements[0], cst.Element):
             return False
         program = fold_str(command.elements[0].value, an.names)
         if not program:
@@ -357,10 +358,11 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         """The code argument of an argv `[python, ..., "-c", CODE]` (the interpreter named or `sys.executable`)."""
         if isinstance(command, cst.Name):
             command = an.names.single_value(command.value) or command
-        if not isinstance(command, (cst.List, cst.Tuple)) or len(command.elements) < 3:
-            return None
-        values = [e.value for e in command.elements if isinstance(e, cst.Element)]
-        program = fold_str(values[0], an.names) if values else None
+        if not isinstance(command, (cst.List, cst.Tuple)) or len(command.elements) < 3 or not all(
+                isinstance(e, cst.Element) for e in command.elements):
+            return None  # (`[*base, *args]`: which element is the program is not known)
+        values = [e.value for e in command.elements]
+        program = fold_str(values[0], an.names)
         if program is not None:
             base = program.replace("\\", "/").rsplit("/", 1)[-1].lower()
             if not base.startswith(("python", "pythonw", "py.exe")) and base != "py":

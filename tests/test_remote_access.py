@@ -204,3 +204,14 @@ def test_reduced_scan_when_libcst_cannot_parse(pack: RuleSet) -> None:
 def test_split_and_indirect_patterns(pack: RuleSet, code: str, path: str, rule: str,
                                      expected: list[Severity]) -> None:
     assert severities(pack, code, rule, path) == expected
+
+
+@pytest.mark.parametrize("command", [
+    "[*base, *shlex.split(extra), *shlex.split(extra)]", "[*base]", "[]", "(*base, '-c', code)",
+    "[*base, '-o', 'out', url]",
+])
+def test_argument_lists_of_starred_parts_do_not_break_rules(pack: RuleSet, command: str) -> None:
+    code = ("import shlex, subprocess, sys\nbase = [sys.executable]\nextra = 'a'\ncode = 'x'\n"
+            f"url = 'https://example.com'\nsubprocess.run({command})\nsubprocess.Popen({command}, shell=True)\n")
+    result = scan(pack, code)
+    assert not [n for n in result.notifications if n.kind == "rule-error"]
