@@ -22,6 +22,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,13 +39,19 @@ HIGH = ("high", "critical")
 def scanner() -> list[str]:
     """The datasec-scan of this interpreter's environment (so the checkout under test is what runs)."""
     found = Path(sys.executable).with_name("datasec-scan")
-    return [str(found)] if found.exists() else [sys.executable, "-m", "datasec_scan.cli"]
+    # (`-P`: `-m` would put the working folder, the unpacked package, first on sys.path, where its modules would
+    # shadow the standard library's and run)
+    return [str(found)] if found.exists() else [sys.executable, "-P", "-m", "datasec_scan.cli"]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name.lower())  # `discord.py`, `keyrings.alt` (PEP 503, with `_`)
 
 
 def cached_sdist(cache: Path, package: str) -> Path | None:
-    stem = package.lower().replace("-", "_")
+    stem = _normalized(package)
     for candidate in sorted(cache.iterdir()):
-        name = candidate.name.lower().replace("-", "_")
+        name = _normalized(candidate.name)
         if name.startswith(stem + "_") and name.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
             rest = name[len(stem) + 1:]
             if rest[:1].isdigit():
@@ -88,10 +95,16 @@ def scan(folder: Path, select: str) -> dict:
     cmd = scanner() + ["scan", "--format", "json", "--no-cache", "--fail-on", "critical"]
     if select:
         cmd += ["--select", select]
-    done = subprocess.run(cmd + [str(folder)], capture_output=True, text=True, timeout=3600, cwd=folder)
-    if done.returncode not in (0, 1):
+    done = subprocess.run(cmd + [str(folder)], capture_output=True, text=True, timeout=3600, cwd=folder, check=False)
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        report = None
+    if report is None or done.returncode not in (0, 1, 2):
         raise RuntimeError(f"datasec-scan failed on {folder} ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout)
+    if done.returncode == 2:  # a rule failed on some file: the other findings stand, and the failure is said
+        print(f"  {folder.name}: {done.stderr.strip()[-300:]}", file=sys.stderr)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,3 +140,22 @@ def test_scanning_the_wheel_and_sdist_runs_nothing(victim: tuple[Path, Path], tm
         assert any(f"{archive.name}!/" in f["path"] for f in report["findings"]), report["findings"][:3]
     assert not [p for p in tmp_path.rglob("*") if p.suffix == ".py" and "victim-src" not in str(p)
                 and "markers" not in str(p)], "archive members were extracted to disk"
+
+
+def test_python_dash_m_inside_the_vetted_tree_runs_nothing(victim: tuple[Path, Path]) -> None:
+    """`python -m datasec_scan.cli scan .` run inside the tree: `-m` puts the working folder first on sys.path, where
+    a module named like one the scanner imports (and a distribution naming a rule pack) would shadow the real one."""
+    tree, markers = victim
+    for name in ("click.py", "json/__init__.py", "dataclasses.py"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(f"import pathlib\npathlib.Path({str(markers / 'shadow')!r}).write_text({name!r})\n")
+    info = tree / "evil-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[datasec_scan.rules]\nevil = victim:RULES\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONSAFEPATH")}
+    env["DATASEC_SCAN_CACHE_DIR"] = str(tree.parent / "cache")
+    done = subprocess.run([sys.executable, "-m", "datasec_scan.cli", "scan", ".", "--format", "json"], cwd=tree,
+                          capture_output=True, timeout=300, env=env)
+    assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
+    assert list(markers.iterdir()) == []
