@@ -367,6 +367,8 @@ _PATHLIKE = re.compile(r"^(?:[/~.]|[A-Za-z]:[\\/])|\.(?:pem|key|crt|cer|der|p12|
 _IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_[A-Z]+){1,8}|[a-z]+(?:[A-Z][a-z]+){1,8})_{0,2}$")
 
 
+# A class or type name (`V1SecretVolumeSource`, `ServiceAccountTokenProjection`): an API model's field types.
+_CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?)?(?:[A-Z][a-z]+){3,8}$")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
 # An expression naming where a value is, with an index: `Jobs[-1].JobId` (a JMESPath in botocore's paginators).
 _ACCESS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\[-?\d*\](?:\[-?\d*\]|\.[A-Za-z_]\w*)*$")
@@ -394,6 +396,8 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v) or \
             _ACCESS_PATH.match(v):
         return None
+    if _CLASS_NAME.match(v) and not (name and is_password_name(name)):
+        return None  # (a password may be words run together; a token, key or secret is not)
     if name:
         norm = re.sub(r"[^a-z0-9]", "", v.lower())
         name_norm = re.sub(r"[^a-z0-9]", "", name.lower())

@@ -37,7 +37,8 @@ _AUTHENTICATOR = re.compile(r"^(authenticate|_?login|log_in|sign_in|get_user_fro
 # Settings values compared in auth code that are states or schemes, never secrets.
 _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "digest", "negotiate", "kerberos",
            "oauth", "oauth2", "token", "password", "session", "cookie", "header", "anonymous", "none", "local",
-           "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default"}
+           "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default",
+           "websocket", "upgrade", "keep-alive", "close", "chunked", "gzip", "h2c"}  # (protocol words in headers)
 
 _NOT_MAGIC = frozenset(_BORING | _STATES)
 _DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use

@@ -45,6 +45,9 @@ _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
 # Where the interpreter's site folders come from; folded as `*/site-packages`.
 _SITE_FOLDERS = {"site.getsitepackages", "site.getusersitepackages", "site.USER_SITE", "sysconfig.get_path",
                  "sysconfig.get_paths", "distutils.sysconfig.get_python_lib", "site.PREFIXES"}
+_TEMPORARY = "<temporary>"  # how a temporary folder is folded: nothing written there persists
+_TEMPORARY_CALLS = frozenset({"tempfile.mkdtemp", "tempfile.gettempdir", "tempfile.TemporaryDirectory",
+                              "tempfile.TemporaryDirectory().__enter__"})
 _CRON_LIBRARY = {"crontab.CronTab().new", "crontab.CronTab.new"}
 _PATH_METHODS = {"resolve", "absolute", "as_posix", "join", "strip", "rstrip", "expanduser"}
 _PATH_CALLS = {"builtins.str", "os.fspath", "os.getcwd", "os.fsdecode"}
@@ -168,6 +171,8 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             return self._fold_loop_variable(expr, an, d)
         if isinstance(expr, cst.Attribute) and expr.attr.value in ("__file__", "origin"):
             return self._installed_module(expr, an)
+        if self._temporary(expr, an):
+            return _TEMPORARY
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Divide):
                 return self._fold(expr.left, d) + "/" + self._fold(expr.right, d)
@@ -250,6 +255,15 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
         return f"*/site-packages/{name.replace('.', '/')}/__init__.py"
 
     @staticmethod
+    def _temporary(expr: cst.BaseExpression, an: Analyzer) -> bool:
+        """`tempfile.mkdtemp()`, `tempfile.gettempdir()`, `TemporaryDirectory().name` (or a name bound to one)."""
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "name":
+            expr = expr.value
+            if isinstance(expr, cst.Name):
+                expr = an.names.single_value(expr.value) or expr
+        return isinstance(expr, cst.Call) and bool(an.call_names(expr) & _TEMPORARY_CALLS)
+
+    @staticmethod
     def _site_folder(expr: cst.BaseExpression, an: Analyzer) -> bool:
         """`site.getsitepackages()[0]`, `site.USER_SITE`, `sysconfig.get_path("purelib")`: a folder Python reads
         `.pth` files and `sitecustomize` from."""
@@ -304,6 +318,8 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
         return False
 
     def classify_path(self, path: str) -> str | None:
+        if path.startswith(_TEMPORARY):
+            return None  # a throw-away folder (`ZDOTDIR` pointed at a temporary `.zshrc`) keeps nothing
         path = path.replace("%userprofile%", "~")
         if path.startswith("~") is False and path.startswith("*/"):
             path = path  # an unknown folder: only patterns with a leading `*` apply

@@ -24,11 +24,16 @@ KEYWORD_WINDOW = 120  # characters between a context keyword and the token it in
 NEAR_WINDOW = 400  # characters around an AWS access key id searched for its secret key
 BLOCK_LIMIT = 20_000  # characters from a private key's BEGIN line to its END line
 MIN_KEY_MATERIAL = 64  # base64 characters a private key block needs to be more than a stand-in
+# ...and by kind: the smallest real key of each (a 512-bit RSA or 1024-bit DSA key is over 400 characters, an
+# OpenSSH or PGP block over 300, a P-256 EC key about 160; PKCS#8 Ed25519 is 64). A shorter body is a documentation
+# example cut down to a line or two.
+MIN_KEY_MATERIAL_BY_KIND = {"RSA": 400, "DSA": 400, "OPENSSH": 300, "PGP": 300, "EC": 150}
 
 _BEGIN = re.compile(r"-----BEGIN (?:(RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED|SSH2 ENCRYPTED) )?PRIVATE KEY(?: BLOCK)?-----")
 _B64 = re.compile(r"[A-Za-z0-9+/=]{1,20000}")
 _ESCAPES = re.compile(r"\\[nrt]")
 _STANDIN = re.compile(r"\.\.\.|…|[xX]{6}|<[^>\n]{1,80}>|\$\{|\{\{")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{40}")  # a git commit or SHA-1 beside a key id, not its base64 secret
 _EXAMPLE_CONTEXT = re.compile(r"(?i)AccountName=devstoreaccount1")
 
 
@@ -64,12 +69,13 @@ def _candidates(text: str) -> list[_Candidate]:
     for order, fmt in enumerate(formats):  # secrets that only count next to another format's token
         if not fmt.near or fmt.near not in by_id:
             continue
-        anchors = [c for c in found if c.fmt.id == fmt.near]
+        # next to a documented example key id (`AKIAIOSFODNN7EXAMPLE`) a secret is the example's too
+        anchors = [c for c in found if c.fmt.id == fmt.near and not looks_like_example(text[c.start:c.end])]
         for a in anchors:
             lo, hi = max(0, a.start - NEAR_WINDOW), min(len(text), a.end + NEAR_WINDOW)
             for m in fmt.pattern.finditer(text, lo, hi):
                 if (m.end() < hi or hi == len(text)) and (m.start() > lo or lo == 0) and not (
-                        m.start() < a.end and a.start < m.end()):
+                        m.start() < a.end and a.start < m.end()) and not _HEX_DIGEST.fullmatch(m.group()):
                     found.append(_Candidate(m.start(), m.end(), order, fmt))
     return found
 
@@ -117,7 +123,7 @@ def _private_keys(text: str, path: str) -> Iterator[TextMatch]:
         if _STANDIN.search(body):
             continue
         material = sum(len(run) for run in _B64.findall(_ESCAPES.sub(" ", body)))
-        if material < MIN_KEY_MATERIAL:
+        if material < MIN_KEY_MATERIAL_BY_KIND.get(kind, MIN_KEY_MATERIAL):
             continue
         secret = text[m.start():block_end]
         before = text[max(0, m.start() - 80):m.start()]

@@ -36,7 +36,7 @@ _JWTS = st.builds(
     _ALNUM, _ALNUM.map(lambda s: s * 2))
 _PEM_LINE = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=64, max_size=64)
 _PEMS = st.builds(lambda kind, lines: (kind, lines), st.sampled_from(["RSA ", "EC ", "OPENSSH ", ""]),
-                  st.lists(_PEM_LINE, min_size=2, max_size=6))
+                  st.lists(_PEM_LINE, min_size=7, max_size=12))  # (real keys: 400+ characters for RSA)
 
 
 def _values(fmt: creds.TokenFormat) -> st.SearchStrategy[str]:
@@ -148,7 +148,7 @@ def test_name_context_and_url_secrets_never_leak(secret: str, where: str, rulese
 
 def test_html_and_all_reports_of_name_and_url_secrets(ruleset) -> None:
     secret = "Zk8Qw2-Lm9Xp4+Rt7Vn3Bc"
-    pem = "\n".join([secret * 3] * 4)
+    pem = "\n".join([secret * 3] * 8)
     sources = [
         f'DB_PASSWORD = "{secret}"\n',
         f'connect(host="h", password="{secret}")\n',
