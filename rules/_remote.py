@@ -613,8 +613,8 @@ class Analyzer:
                 except Exception:  # noqa: BLE001, S112 - an odd tree shape: try the next value
                     continue
                 peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
-                if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS:
-                    return peeled
+                if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS and len(peeled.data or b"") >= 4:
+                    return peeled  # (not the `''` a variable starts as before it is read from somewhere)
         return None
 
     def _inline_helpers(self, call: cst.Call) -> cst.Call:

@@ -59,6 +59,9 @@ _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longe
 # Decoders that hide text (not `codecs.decode(b, "utf-8")` or `reversed`): code a file or variable holds in one of
 # these forms was encoded so that a reader of the package would not see it.
 _HIDING_DECODERS = frozenset(q for q, step in DECODERS.items() if step not in ("codecs", "reverse"))
+_ENCODERS = frozenset({"zlib.compress", "bz2.compress", "lzma.compress", "gzip.compress", "base64.b64encode",
+                       "base64.urlsafe_b64encode", "base64.b85encode", "base64.b32encode", "base64.encodebytes",
+                       "binascii.hexlify", "binascii.b2a_base64", "codecs.encode"})
 _RISKY_FILES = ("setup.py", "__init__.py", "sitecustomize.py", "usercustomize.py", "conftest.py")
 
 # Pre-screen (a necessary condition for any report, see rules/_prescreen.py):
@@ -437,8 +440,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         for node, _ in getattr(source, "steps", ()):
             if isinstance(node, cst.Call):
                 names = an.call_names(node)
-                if names & DESER_SINKS:
-                    return None
+                if names & DESER_SINKS or names & _ENCODERS:
+                    return None  # (encoded by this program on the way: a cache's compress/decompress round trip)
                 found |= names & _HIDING_DECODERS
         return min(found) if found else None
 

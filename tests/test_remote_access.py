@@ -45,6 +45,9 @@ def severities(pack: RuleSet, code: str, rule: str, path: str = "mod.py") -> lis
     ("import base64, os\ncode = base64.b64decode(os.environ['X'])\nexec(code)\n", [Severity.HIGH]),
     ("import codecs\nexec(codecs.decode(open('conf.py', 'rb').read(), 'utf-8'))\n", [Severity.LOW]),
     ("import base64, pickle\npickle.loads(base64.b64decode(open('cache.txt').read()))\n", [Severity.LOW]),
+    # compressed by the program itself on the way (a module cache): a round trip hides nothing
+    ("import zlib\nsource = open('mod.py', 'rb').read()\ncache = zlib.compress(source)\n"
+     "exec(compile(zlib.decompress(cache), 'mod.py', 'exec'))\n", [Severity.LOW]),
     ("import pickle\npickle.load(open('cache.pkl', 'rb'))\n", [Severity.LOW]),
     ("exec('1+1')\n", []),
     ("import ast, sys\nast.literal_eval(sys.argv[1])\n", []),
