@@ -38,7 +38,7 @@ _FILLER = re.compile(r"[xX]{4}|\*{3}|\.{3}|…|#{3}|_{4}|-{4}|0{8}|1{8}|9{8}")
 _YOUR = re.compile(r"(?i)(?:^|[^a-z])(?:your|my|insert|replace|enter|put|paste|add|fill|set)[-_ .]{0,3}(?:real[-_ ]{0,2}|own[-_ ]{0,2}|actual[-_ ]{0,2}|new[-_ ]{0,2})?"
                    r"(?:[a-z]{2,12}[-_ .]{0,3}){0,2}(?:token|key|secret|password|pass|pwd|api|credential|id|value|here|webhook)")
 _HERE = re.compile(r"(?i)(?:[-_ .]here$|goes[-_ .]?here|replace[-_ .]?(?:me|this|with)|^(?:insert|change)[-_ .]?(?:me|this|it)$)")
-_EXAMPLE = re.compile(r"(?i)example|dummy|fake|sample|test|placeholder|demo")
+_EXAMPLE = re.compile(r"(?i)example|dummy|fake|sample|test|placeholder|demo|unused|mock|synthetic")
 KNOWN_EXAMPLES = frozenset({
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAI44QH8DHBEXAMPLE",
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "devstoreaccount1",

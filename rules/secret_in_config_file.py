@@ -30,7 +30,8 @@ _NOT_A_LITERAL = re.compile(r"^(?:ENC[\[(]|\$ANSIBLE_VAULT|vault:|[!&*|>{\[])")
 # Files that document the shape of a configuration for others to copy.
 _TEMPLATE_FILE = re.compile(r"(?i)(?:^|[/\\])(?:[^/\\]*[.-](?:example|sample|template|dist|tpl|defaults?)(?:\.[^/\\]*)?"
                             r"|(?:examples?|samples?)[._-][^/\\]*"
-                            r"|\.env\.[a-z]+|docker-compose[^/\\]*|compose\.ya?ml)$")
+                            r"|\.env\.[a-z]+|docker-compose[^/\\]*|compose\.ya?ml"
+                            r"|\.github[/\\]workflows[/\\][^/\\]+\.ya?ml|\.gitlab-ci\.ya?ml)$")
 _ENV_ONLY = re.compile(r"(?i)(?:^|[/\\])\.env$")
 
 
@@ -58,8 +59,9 @@ class SecretInConfigFile(TextRule):
 
     Severity is high for values that look generated, medium for human-chosen passwords, low for
     documented examples, password hashes and plain words. Files meant to be copied (`.env.example`,
-    `settings.sample.ini`, `config.dist.yaml`), compose files (local development defaults) and test
-    paths lower a human-chosen value to low and a generated-looking one to medium.
+    `settings.sample.ini`, `config.dist.yaml`), compose files (local development defaults), CI
+    workflows (`.github/workflows/*.yml`, `.gitlab-ci.yml`: the throw-away passwords of service
+    containers) and test paths lower a human-chosen value to low and a generated-looking one to medium.
 
     ## Why is this bad?
     Configuration files are committed, copied into images and published with packages; a password in
@@ -144,7 +146,7 @@ class SecretInConfigFile(TextRule):
             note = "" if strong else " (it looks human-chosen or a default)"
             if (in_test_path(path) or _TEMPLATE_FILE.search(path)) and not _ENV_ONLY.search(path):
                 severity = Severity.MEDIUM if strong else Severity.LOW
-                note += " (in a test, example, template or compose file)"
+                note += " (in a test, example, template, compose or CI file)"
         confidence = Confidence.MEDIUM if severity > Severity.LOW else Confidence.LOW
         return (f"hardcoded secret under `{key}` in a config file{note}; reference a secret store or an environment "
                 "variable instead", severity, confidence, (value,))

@@ -219,7 +219,7 @@ def test_real_looking_values_are_not_placeholders(value: str) -> None:
 
 def test_documented_examples_are_examples_not_placeholders() -> None:
     for value in ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "dummy-token-Zk8Qw2",
-                  "fake_key_Zk8Qw2Lm9", "sk_test_Zk8Qw2Lm9Xp4Rt7Vn3Bc"):
+                  "fake_key_Zk8Qw2Lm9", "sk_test_Zk8Qw2Lm9Xp4Rt7Vn3Bc", "synthetic-unused", "mock-key-Zk8Qw2"):
         assert creds.looks_like_example(value)
         assert not creds.is_placeholder(value)
     text = 'K = "AKIAIOSFODNN7EXAMPLE"\n'
@@ -340,7 +340,8 @@ def test_config_file_secrets_are_reported_once_and_never_leak(path: str, source:
 
 def test_config_file_values_in_templates_and_tests_are_lowered(ruleset) -> None:
     for path, expected in ((".env", Severity.MEDIUM), (".env.example", Severity.LOW), ("docker-compose.yml", Severity.LOW),
-                           ("tests/settings.ini", Severity.LOW)):
+                           ("tests/settings.ini", Severity.LOW), (".github/workflows/ci.yml", Severity.LOW),
+                           ("deploy/settings.yml", Severity.MEDIUM)):
         source = "- SMTP_PASSWORD=Np5Rt7Vb9\n" if path.endswith(".yml") else "SMTP_PASSWORD=Np5Rt7Vb9\n"
         findings, _ = _scan_and_render(path, source, ruleset, [])
         assert [f.severity for f in findings if f.rule == "DS206"] == [expected], path
