@@ -368,7 +368,7 @@ _IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_
 
 
 # A class or type name (`V1SecretVolumeSource`, `ServiceAccountTokenProjection`): an API model's field types.
-_CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?)?(?:[A-Z][a-z]+){3,8}$")
+_CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?(?:[A-Z][a-z]+){2,8}|(?:[A-Z][a-z]+){3,8})$")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
 # An expression naming where a value is, with an index: `Jobs[-1].JobId` (a JMESPath in botocore's paginators).
 _ACCESS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\[-?\d*\](?:\[-?\d*\]|\.[A-Za-z_]\w*)*$")
