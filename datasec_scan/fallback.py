@@ -364,7 +364,8 @@ def statements(tree: ast.Module) -> Iterator[ast.stmt]:
             todo.extend(blocks(statement))
 
 
-_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.FunctionDef, ast.Call})  # what `TreeFolding.bind` records
+# what `TreeFolding.bind` records
+_BINDINGS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.withitem, ast.FunctionDef, ast.Call})
 _BOUND: list = [None, None]  # the last tree bound and its TreeFolding: the tree screens share one
 
 

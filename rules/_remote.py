@@ -399,8 +399,9 @@ class Analyzer:
         if expr.attr.value not in CHAT_ATTRS:
             return False
         base = expr.value
-        spelled = base.value if isinstance(base, cst.Name) else base.attr.value if isinstance(base, cst.Attribute) else ""
-        return spelled in CHAT_MESSAGES and self._chat_module()
+        if isinstance(base, cst.Attribute):
+            base = base.attr
+        return isinstance(base, cst.Name) and base.value in CHAT_MESSAGES and self._chat_module()
 
     def _chat_command_argument(self, name: cst.Name) -> bool:
         """A parameter (after the context) of a chat bot's command (`@bot.command()`, `@tree.command()`): the words

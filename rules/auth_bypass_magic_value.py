@@ -19,8 +19,8 @@ from ._remote import REQUEST, Analyzer, CappedInTestCode, code_of, is_route, pos
 _CREDENTIAL = re.compile(r"(pass(w(or)?d)?|pwd|(?<![a-z])pw(?![a-z])|secret|token|api_?key|apikey|auth|credential|otp|pin\b|magic|"
                          r"backdoor|master_?key|access_?key|x-api|x-auth|x-debug|x-admin)", re.IGNORECASE)
 _AUTH_FUNCTION = re.compile(r"(auth|login|log_in|signin|sign_in|check|verify|valid|permission|access|allowed|"
-                            r"is_admin|require|credential|password|token|guard|bypass|override|master|backdoor|skeleton)",
-                            re.IGNORECASE)
+                            r"is_admin|require|credential|password|token|guard|bypass|override|master|backdoor|"
+                            r"skeleton)", re.IGNORECASE)
 _GRANT_CALLS = re.compile(r"(^|\.)(login_user|login|authenticate|grant\w*|set_admin|make_admin|allow\w*|"
                           r"create_access_token|encode_token|issue_token|remember_user)$", re.IGNORECASE)
 _GRANT_WORDS = re.compile(r"admin|dashboard|superuser|root|authenticated|authorized|logged_in|is_staff", re.IGNORECASE)
@@ -193,10 +193,11 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
     true branch grants access: `return True`, `login_user(...)`, setting `session[...]`,
     returning an admin view, calling the wrapped view (skipping the check), or returning a user
     from an `authenticate`/`login` function — in web handlers and in functions named like
-    auth/login/check/verify or like a way around them (override, bypass, master, backdoor). `return <secret> == "..."` counts only for secret-named values
-    (password, token, key...). Comparisons with `None`/`""` or with state and scheme words
-    (`"enabled"`, `"basic"`, `"ldap"`), with values from a database or session (CSRF tokens), and
-    role checks on user objects are not reported.
+    auth/login/check/verify or like a way around them (override, bypass, master, backdoor).
+    `return <secret> == "..."` counts only for secret-named values (password, token, key...).
+    Comparisons with `None`/`""` or with state and scheme words (`"enabled"`, `"basic"`, `"ldap"`),
+    with values from a database or session (CSRF tokens), and role checks on user objects are not
+    reported.
 
     In test code (`tests/`, `test_*.py`, `conftest.py`, docs and examples folders) a finding is
     capped at medium: that code is not what the package runs on install or import.

@@ -166,7 +166,7 @@ class CommandListener(ps.CodeScreen, Rule):
             self._in_function[id(node)] = self._functions[-1]
         if method in ("connect", "connect_ex") or "socket.create_connection" in an.call_names(node):
             self._connects += 1
-        if method == "accept" and not node.args:  # (`socket.accept()` takes nothing; `stream.accept(rfp, wfp)` is not it)
+        if method == "accept" and not node.args:  # (a socket's takes nothing; `stream.accept(rfp, wfp)` is another)
             self._accepts.append(node)
         in_handler = bool(self._handlers) and self._handlers[-1]
         if id(node) in self._inner:

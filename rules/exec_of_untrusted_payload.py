@@ -477,7 +477,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             if computed is not None:
                 self.report(node, f"{sink} reached through a name the code computes (`{code_of(computed, 60)}`) runs "
                             f"`{code_of(arg, 60)}`: the sink is hidden, and so is what it runs", severity=Severity.HIGH,
-                            confidence=Confidence.MEDIUM, flow=((computed, "sink name computed"), (node, f"sink: {sink}")))
+                            confidence=Confidence.MEDIUM,
+                            flow=((computed, "sink name computed"), (node, f"sink: {sink}")))
             elif kind == "code" and not nested:
                 self._check_opaque(node, sink, arg, an)
             return

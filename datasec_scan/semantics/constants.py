@@ -359,8 +359,8 @@ class TreeFolding:
         self._assumed: set[str] = set()  # comprehension variables over items that may fold
 
     def bind(self, node: ast.AST) -> None:
-        """Record the bindings of an `Assign`, `AnnAssign`, `NamedExpr`, `withitem`, `FunctionDef` or invoked-lambda `Call`
-        node (others are ignored)."""
+        """Record the bindings of an `Assign`, `AnnAssign`, `NamedExpr`, `withitem`, `FunctionDef` or invoked-lambda
+        `Call` node (others are ignored)."""
         if isinstance(node, ast.FunctionDef):
             self.functions.add(node.name)
         elif isinstance(node, ast.Assign):

@@ -383,8 +383,9 @@ class NameResolver:
             found |= self._resolve(args[0])
         if _PARTIAL in funcs and len(args) == 1:  # `partial(f, **keywords)` is called as `f` (bound arguments would
             found |= self._resolve(args[0])       # shift a later call's arguments; the data flow sees those)
-        if isinstance(call.func, cst.Name) and not (self._arguments and _ident(call.func.value) in self._arguments[-1][0]):
-            found |= self._inline(_ident(call.func.value), call)
+        called = _ident(call.func.value) if isinstance(call.func, cst.Name) else None
+        if called is not None and not (self._arguments and called in self._arguments[-1][0]):
+            found |= self._inline(called, call)
         if "builtins.vars" in funcs and args:
             found |= {GLOBALS for b in self._resolve(args[0]) if b == "builtins"}
         return found | {f"{f}()" for f in funcs if not f.startswith("<unknown>")}
