@@ -83,7 +83,8 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     IPython profile startup folders, a module of another installed package (its folder found with
     `importlib.util.find_spec(name).origin` or `name.__file__`: the code then runs wherever that
     package is imported, and outlives the package that wrote it), the Discord client's core module
-    (token stealers' "injection"), a VS Code `tasks.json` in a module that mentions `folderOpen`,
+    (token stealers' "injection"; also an `index.js` written in a module that names
+    `discord_desktop_core`), a VS Code `tasks.json` in a module that mentions `folderOpen`,
     and `~/.ssh/authorized_keys` (critical: a login for someone else). Also `winreg.SetValueEx`
     under a `...\\CurrentVersion\\Run` key, and commands handed to spawners: `crontab -`,
     `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`,
@@ -326,6 +327,8 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
         for kind, patterns in PATHS.items():
             if any(fnmatch.fnmatchcase(path, p.lower()) for p in patterns):
                 return kind
+        if path.endswith("/index.js") and "discord_desktop_core" in self.context.text:
+            return "app_injection"  # the folder found by walking the Discord install, in a module that names it
         return None
 
     def _report_write(self, node: cst.Call, path: str, data: cst.BaseExpression | None, how: str) -> None:
