@@ -72,9 +72,8 @@ LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received o
               ENV: "an environment variable", FILE: "a local file", USER: "command-line or console input"}
 _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
-              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__", "discord", "telebot",
-              "telegram", "aiogram", "pyrogram", "telethon", "slack_bolt", "nextcord", "disnake", "interactions",
-              "hikari"),
+              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__",
+              *_catalog.names("inbound", "chat.modules")),  # (a chat bot's messages)
     SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
     LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path"),
     REQUEST: ("request",),
@@ -251,11 +250,16 @@ class Analyzer:
                 return "deserialize", f"{yaml}(Loader={code_of(loader, 30)})", args[0]
         return None
 
+    def started(self, call: cst.Call):
+        """(target, arguments) of a call that runs a target later (a thread, a process, `atexit`, `partial`), else
+        None: the data flow's reading of its table of indirect calls."""
+        flow = self.flow()
+        return flow.indirect(call) if flow is not None else None
+
     def _started_sink(self, call: cst.Call) -> tuple[str, str, cst.BaseExpression] | None:
         """`Process(target=exec, args=(code,))`, `partial(exec, code)`: a target that is a code sink, started or bound
         with its first argument, runs that argument."""
-        flow = self.flow()
-        started = flow.indirect(call) if flow is not None else None
+        started = self.started(call)
         if started is None or not started[1] or started[1][0][:2] != ("", None):
             return None
         target, (first, *_) = started

@@ -387,8 +387,7 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         sink through a string the module computes, if any. Code that means to run something names `exec`."""
         sink = node.func
         if an.call_names(node).isdisjoint(CODE_SINKS):
-            flow = an.flow()
-            started = flow.indirect(node) if flow is not None else None
+            started = an.started(node)
             if started is None:
                 return None
             sink = started[0]

@@ -321,9 +321,7 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     def classify_path(self, path: str) -> str | None:
         if path.startswith(_TEMPORARY):
             return None  # a throw-away folder (`ZDOTDIR` pointed at a temporary `.zshrc`) keeps nothing
-        path = path.replace("%userprofile%", "~")
-        if path.startswith("~") is False and path.startswith("*/"):
-            path = path  # an unknown folder: only patterns with a leading `*` apply
+        path = path.replace("%userprofile%", "~")  # (an unknown folder, `*/...`, meets only patterns with a leading `*`)
         for kind, patterns in PATHS.items():
             if any(fnmatch.fnmatchcase(path, p.lower()) for p in patterns):
                 return kind
