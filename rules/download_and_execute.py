@@ -344,26 +344,28 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         return None
 
     def _finish(self, scope: _Scope) -> None:
-        if isinstance(scope.node, cst.FunctionDef):
-            if scope.downloads and any(keys & dest for keys in scope.returns for _, dest, _, label in scope.downloads
-                                       if label != DECODED):
-                self._fetchers.setdefault(scope.node.name.value, scope.downloads[0][0])
-            if not scope.downloads:
-                self._late_runs.extend((c, scope.node, what) for c, _, what, runs in scope.runs if runs)
-        if not scope.downloads or not scope.runs:
-            return
+        if isinstance(scope.node, cst.FunctionDef) and scope.downloads and any(
+                keys & dest for keys in scope.returns for _, dest, _, label in scope.downloads if label != DECODED):
+            self._fetchers.setdefault(scope.node.name.value, scope.downloads[0][0])
         for call, keys, what, runs in scope.runs:
-            for download, dest_keys, dest, label in scope.downloads:
-                if download is not call and keys & dest_keys:
-                    if label == DECODED:  # a payload hidden in the package, written out and started
-                        if not runs:
-                            continue
-                        self.report(call, f"file `{dest}` written from a decoded literal payload {what}",
-                                    severity=Severity.HIGH, confidence=Confidence.HIGH,
-                                    flow=((download, f"writes a decoded payload to `{dest}`"), (call, what)))
-                        break
-                    severity = Severity.CRITICAL if runs else Severity.HIGH
-                    self.report(call, f"downloaded file `{dest}` {what}", severity=severity,
-                                confidence=Confidence.HIGH if runs else Confidence.MEDIUM,
-                                flow=((download, f"downloads to `{dest}`"), (call, what)))
-                    break
+            if not self._matched(scope, call, keys, what, runs) and runs:
+                self._late_runs.append((call, scope.node, what))  # may run what a download helper returns
+
+    def _matched(self, scope: _Scope, call: cst.Call, keys: frozenset[str], what: str, runs: bool) -> bool:
+        """Report a run of what this scope downloaded (or wrote from a decoded payload); whether one was found."""
+        for download, dest_keys, dest, label in scope.downloads:
+            if download is call or not keys & dest_keys:
+                continue
+            if label == DECODED:  # a payload hidden in the package, written out and started
+                if not runs:
+                    continue
+                self.report(call, f"file `{dest}` written from a decoded literal payload {what}",
+                            severity=Severity.HIGH, confidence=Confidence.HIGH,
+                            flow=((download, f"writes a decoded payload to `{dest}`"), (call, what)))
+                return True
+            severity = Severity.CRITICAL if runs else Severity.HIGH
+            self.report(call, f"downloaded file `{dest}` {what}", severity=severity,
+                        confidence=Confidence.HIGH if runs else Confidence.MEDIUM,
+                        flow=((download, f"downloads to `{dest}`"), (call, what)))
+            return True
+        return False
