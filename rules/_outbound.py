@@ -696,7 +696,7 @@ class Analyzer:
     def _is_listener_param(self, name: cst.Name) -> bool:
         if self._listener_params is None:
             self._listener_params = {}
-            for call, _ in self.flow._collected.calls:
+            for call, scope in self.flow._collected.calls:
                 func = call.func
                 if not isinstance(func, (cst.Name, cst.Attribute)) or (
                         isinstance(func, cst.Attribute) and func.attr.value not in (
@@ -705,10 +705,10 @@ class Analyzer:
                     continue
                 if not _matches(_LISTENERS, self.flow.call_names(call)):
                     continue
-                for arg in call.args:
-                    if isinstance(arg.value, cst.Name):
-                        for f in self.flow._collected.functions.get(arg.value.value, []):
-                            self._listener_params[f.index] = {n for n, _ in f.params}
+                for arg in call.args:  # `on_press=record`, `callback=self.record`
+                    if isinstance(arg.value, (cst.Name, cst.Attribute)):
+                        for f, bound in self.flow._resolve_targets(arg.value, scope):
+                            self._listener_params[f.index] = {n for n, _ in f.params[bound:]}
         if not self._listener_params:
             return False
         fdef = self.flow.function_of(name)
@@ -905,6 +905,8 @@ class Analyzer:
         if spec.destination == "command":
             return self._command_destinations(sink.call)
         expr = sink.destination_expr
+        if expr is None and spec.kind == "webhook" and isinstance(sink.call.func, cst.Attribute):
+            return self._receiver_destinations(sink.call)  # `DiscordWebhook(url=u)` ... `.execute()`
         if expr is None:
             return (Destination(depends_on=("unknown",)),)
         return self.resolve_destination(expr, host_only=spec.kind in ("socket", "dns", "mail", "ftp", "ssh"))
@@ -1028,7 +1030,7 @@ class Analyzer:
                 cand = cand.expression
             if isinstance(cand, cst.Call):
                 sink = self.sink(cand)
-                if sink is not None and sink.spec.connects:
+                if sink is not None and (sink.spec.connects or sink.kind == "webhook" and sink.destination_expr is not None):
                     out += [d for d in self.destinations(sink) if d not in out]
                     continue
                 if isinstance(cand.func, cst.Attribute):  # ssh.open_sftp(), ctx.wrap_socket(sock)
@@ -1100,6 +1102,9 @@ class Analyzer:
                 func.value, (cst.Name, cst.Attribute)) and not sink.spec.connects:
             # what was stored into the session first (`s.headers.update({...})`, `s.auth = ...`) goes with every call
             found += [("credentials", t) for t in self.flow.taints(func.value, self.classify)]
+        if sink.kind == "webhook" and isinstance(func, cst.Attribute) and isinstance(func.value, (cst.Name, cst.Attribute)):
+            # `webhook.add_file(...)`, `webhook.add_embed(embed)` ... `webhook.execute()`: the message built up first
+            found += [("message", t) for t in self.flow.taints(func.value, self.classify)]
         if sink.spec.destination == "command":
             found += self._command_path_taints(sink.call)
         return found

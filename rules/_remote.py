@@ -49,10 +49,21 @@ USER_ATTRS = frozenset(_catalog.names("inbound", "user.attributes"))
 REQUEST_ATTRS = frozenset(_catalog.names("inbound", "request.attributes"))
 REQUEST_PARAM_ATTRS = frozenset(_catalog.names("inbound", "request.parameter_attributes"))
 ROUTE_DECORATORS = frozenset(_catalog.names("inbound", "request.route_decorators"))
-CHAT_MODULES = re.compile(r"^[ \t]*(?:from|import)[ \t]+(?:%s)\b" % "|".join(
-    map(re.escape, _catalog.names("inbound", "chat.modules"))), re.M)
+
+
+def _importing(modules: Iterable[str]) -> re.Pattern[str]:
+    """A line importing one of these modules: `import a, discord`, `from discord.ext import commands`."""
+    alternatives = "|".join(map(re.escape, modules))
+    return re.compile(r"^[ \t]*(?:from[ \t]+(?:%s)\b|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*(?:%s)\b)"
+                      % (alternatives, alternatives), re.M)
+
+
+CHAT_MODULES = _importing(_catalog.names("inbound", "chat.modules"))
 CHAT_MESSAGES = frozenset(_catalog.names("inbound", "chat.messages"))
 CHAT_ATTRS = frozenset(_catalog.names("inbound", "chat.attributes"))
+EVENT_MODULES = _importing(_catalog.names("inbound", "events.modules"))
+CLIENT_EVENTS = _catalog.names("inbound", "events.client_decorators")
+SERVER_EVENTS = _catalog.names("inbound", "events.server_decorators")
 
 _COMMAND_DECORATORS = frozenset({"command", "slash_command", "hybrid_command", "user_command"})
 
@@ -73,9 +84,11 @@ LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received o
 _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
               "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__",
-              *_catalog.names("inbound", "chat.modules")),  # (a chat bot's messages)
+              *_catalog.names("inbound", "chat.modules"),  # (a chat bot's messages)
+              *_catalog.names("inbound", "events.modules")),  # (an event handler's arguments)
     SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
-    LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path"),
+    LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path",
+               *_catalog.names("inbound", "events.modules")),
     REQUEST: ("request",),
     DECODED: ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "codecs.decode",
               "decompress", "fromhex", "unhexlify", "a2b_", "Fernet"),
@@ -208,6 +221,7 @@ class Analyzer:
         self._hints: dict[tuple[str], bool] = {}
         self._scope_members: dict[int, frozenset[int]] = {}
         self._chat: bool | None = None  # whether the module imports a chat-bot library
+        self._events: bool | None = None  # whether the module imports an event-handler library (Socket.IO)
 
     @classmethod
     def of(cls, context: FileContext) -> Analyzer:
@@ -312,7 +326,31 @@ class Analyzer:
         if text is None and any(q.startswith(("os.exec", "os.spawn")) for q in self.call_names(call)):
             rest = [fold_str(a, self.names) for a in args[1:]]
             text = " ".join(r or "*" for r in rest) if any(rest) else None
+        if text is None and isinstance(first, (cst.FormattedString, cst.BinaryOperation, cst.ConcatenatedString)):
+            text = self._partial_text(first, 0)  # `f'reg add "{KEY}" /v {name} /d "{path}"'`
+            text = text if text.strip("* ") else None
         return text
+
+    def _partial_text(self, expr: cst.BaseExpression, depth: int) -> str:
+        """A command string built from literals and values: what folds, with `*` for each part that does not."""
+        value = fold_str(expr, self.names)
+        if value is not None or depth > 6:
+            return value if value is not None else "*"
+        if isinstance(expr, cst.FormattedString):
+            return "".join(p.value.replace("{{", "{").replace("}}", "}") if isinstance(p, cst.FormattedStringText)
+                           else self._partial_text(p.expression, depth + 1)  # type: ignore[union-attr]
+                           for p in expr.parts)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) or isinstance(
+                expr, cst.ConcatenatedString):
+            return self._partial_text(expr.left, depth + 1) + self._partial_text(expr.right, depth + 1)
+        if isinstance(expr, cst.Name):
+            bound = self.names.single_value(expr.value)
+            return self._partial_text(bound, depth + 1) if bound is not None else "*"
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            flow = self.flow()  # `self.key` set in `__init__`
+            values = flow.values_of(expr) if flow is not None else ()
+            return self._partial_text(values[0], depth + 1) if len(values) == 1 else "*"
+        return "*"
 
     # --- sources -------------------------------------------------------------------------------
 
@@ -335,6 +373,8 @@ class Analyzer:
             if isinstance(expr, cst.Attribute) and self._chat_message(expr) or isinstance(
                     expr, cst.Name) and self._chat_command_argument(expr):
                 found.append(NETWORK)
+            if isinstance(expr, cst.Name):
+                found.extend(label for label in self._event_argument(expr) if label not in found)
             return tuple(found)
         return ()
 
@@ -404,8 +444,15 @@ class Analyzer:
             return False
         base = expr.value
         if isinstance(base, cst.Attribute):
+            if base.attr.value == "message" and self._in_chat_command(expr):
+                return True  # `ctx.message.content` in a `@bot.command()` (a bot split over files imports elsewhere)
             base = base.attr
         return isinstance(base, cst.Name) and base.value in CHAT_MESSAGES and self._chat_module()
+
+    def _in_chat_command(self, node: cst.CSTNode) -> bool:
+        flow = self.flow()
+        function = flow.function_of(node) if flow is not None else None
+        return function is not None and any(_command_decorator(d.decorator) for d in function.decorators)
 
     def _chat_command_argument(self, name: cst.Name) -> bool:
         """A parameter (after the context) of a chat bot's command (`@bot.command()`, `@tree.command()`): the words
@@ -421,6 +468,33 @@ class Analyzer:
         if isinstance(params.star_arg, cst.Param):
             given.append(params.star_arg)
         return any(p.name.value == name.value for p in given)
+
+    def _event_argument(self, name: cst.Name) -> tuple[str, ...]:
+        """A parameter of a function a Socket.IO client (`@sio.event`, `@sio.on("cmd")`) or server registers for an
+        event: what the other end sent (network for a client, listener for a server)."""
+        if self._events is None:
+            self._events = EVENT_MODULES.search(self.context.text) is not None
+        if not self._events:
+            return ()
+        flow = self.flow()
+        function = flow.function_of(name) if flow is not None else None
+        if function is None or not function.decorators:
+            return ()
+        params = function.params
+        given = [*params.posonly_params, *params.params, *params.kwonly_params]
+        if isinstance(params.star_arg, cst.Param):
+            given.append(params.star_arg)
+        if not any(p.name.value == name.value for p in given):
+            return ()
+        labels: list[str] = []
+        for d in function.decorators:
+            registered = self.names.qualified_names(d.decorator.func if isinstance(d.decorator, cst.Call)
+                                                    else d.decorator)
+            if any_match(registered, CLIENT_EVENTS):
+                labels.append(NETWORK)
+            elif any_match(registered, SERVER_EVENTS):
+                labels.append(LISTENER)
+        return tuple(labels)
 
     @staticmethod
     def _handler_input(expr: cst.Attribute) -> bool:

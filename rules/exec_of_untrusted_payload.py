@@ -136,8 +136,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
 
     - data fetched with `requests`, `httpx`, `urllib`, `http.client`, `aiohttp`, read from a
       socket or a DNS TXT record, the text of a chat bot's incoming message (`message.content` in a
-      module importing discord.py, a Telegram or Slack bot library, or the arguments of a
-      `@bot.command()`), or bytes read through
+      module importing discord.py, a Telegram or Slack bot library; `ctx.message.content` or the
+      arguments of a `@bot.command()`), what a Socket.IO server sends to a client's event handler
+      (`@sio.event`, `@sio.on("cmd")`), or bytes read through
       `io.BytesIO` from any of these (an image fetched and decoded): **critical**;
     - a literal the code decodes first (base64/32/85, hex, zlib/gzip/bz2/lzma, rot13, reversal,
       `chr`-joins, `\\x` escapes, XOR loops, Fernet with a literal key): **high**; the decoded

@@ -90,7 +90,10 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     `schtasks /create`, `reg add ...\\Run`, `systemctl enable`, `launchctl load`,
     `git config --global core.hooksPath` (hooks for every repository of the user), and cron jobs
     added with the python-crontab library (`CronTab(user=True).new(command=...)`). A path built in a
-    loop is followed to what the loop iterates: a comprehension's paths, a `glob.glob` pattern.
+    loop is followed to what the loop iterates: a comprehension's paths, a `glob.glob` pattern; a
+    path or command kept on the object (`self.target`, set in `__init__`) to what it was set to. A
+    command string built with an f-string or `+` is matched on its literal parts
+    (`f'reg add "{RUN_KEY}" /v {name} ...'`).
 
     A `.pth` written with folder paths only (no `import` line, the only lines Python runs) is low,
     and a write made after the same function asked the user (`input()`, `click.confirm`) is medium:
@@ -174,6 +177,12 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             return self._installed_module(expr, an)
         if self._temporary(expr, an):
             return _TEMPORARY
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and depth < 8:
+            flow = an.flow()  # `self.target` set in another method (`__init__`)
+            for value in flow.values_of(expr)[:4] if flow is not None else ():
+                found = self._fold(value, d)
+                if found != "*":
+                    return found
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Divide):
                 return self._fold(expr.left, d) + "/" + self._fold(expr.right, d)

@@ -26,8 +26,10 @@ class SensitiveDataToNetwork(CodeTextScreen, Rule):
 
     ## What it does
     Follows data from sensitive sources to calls that send it off the machine, through variables,
-    containers, f-strings, `json`/`base64`/`zlib` transforms, helper functions, methods of one class,
-    threads and `atexit` hooks of the same module.
+    containers, f-strings, `json`/`base64`/`zlib` transforms, helper functions, methods of the
+    module's classes (called on `self`, on an instance or on the class), threads and `atexit` hooks
+    of the same module. A webhook message built up in parts (`hook.add_file(...)`,
+    `hook.add_embed(DiscordEmbed(description=...))`, then `hook.execute()`) carries what was added.
 
     Sources: the whole environment (`os.environ`, `dict(os.environ)`, `os.environ.items()`), single
     environment variables, reads of credential files (`~/.ssh/*`, `~/.aws/credentials`, `~/.netrc`,
@@ -57,7 +59,10 @@ class SensitiveDataToNetwork(CodeTextScreen, Rule):
     reported either, unless the host is high-risk, or the variable belongs to a known service
     (`GITHUB_TOKEN`, `AWS_*`, `NPM_TOKEN`...) and the literal host is not that service's: **medium**.
     A stored login in those positions (`auth=` from `~/.docker/config.json`) is **medium**, and not
-    reported when read through an API (`cookies=browser_cookie3.chrome(...)`); an identity file given
+    reported when read through an API (`cookies=browser_cookie3.chrome(...)`). One credential looked
+    up through an API (`netrc.netrc().authenticators(host)`, `keyring.get_password`) and sent to an
+    endpoint the program is given rather than a literal one is at most **medium**: a client logging in
+    to the host it looked the credential up for; an identity file given
     to `ssh -i` / `scp -i` is how the tool logs in, not data.
 
     ## Why is this bad?
@@ -168,6 +173,10 @@ class SensitiveDataToNetwork(CodeTextScreen, Rule):
             # `cookies=browser_cookie3.chrome(...)`, `auth=` from netrc or the Docker config: a client logging in with
             # the user's own stored credentials (a reading API: not reported; a file: medium, the file is named)
             return None if var == "api" else Severity.MEDIUM
+        if var == "api" and not risky and not any(d.known for d in dests):
+            # one stored credential looked up by API (`netrc.authenticators(host)`, `keyring.get_password`) and handed
+            # to an endpoint the program is given: how a client logs in to the host it looked the credential up for
+            return min(severity, Severity.MEDIUM)
         if kind in ("env", "env-secret") and role == "credentials" and not risky:
             # A client authenticating (auth=, headers=, cookies=, .login()): reported only when a variable of a
             # known service (GITHUB_TOKEN) goes to a literal host that is not that service's.

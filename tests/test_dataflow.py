@@ -175,6 +175,36 @@ def test_methods_and_fields_of_one_class() -> None:
     assert _sink_labels(code) == [{"env"}, {"env"}]
 
 
+def test_methods_called_through_instances_and_the_class() -> None:
+    code = """
+    import os, socket
+
+    class Handler:
+        def shell(self, command):
+            def run():
+                sink(command)
+            return run()
+
+        @staticmethod
+        def direct(value):
+            sink(value)
+
+        @classmethod
+        def build(cls, value):
+            sink(value)
+
+        def unused(self, value):
+            sink(value)
+
+    handler = Handler()
+    handler.shell(os.getenv('CMD'))
+    Handler().direct(os.environ)
+    Handler.build(socket.gethostname())
+    Handler.unused(handler, 'fixed')
+    """
+    assert _sink_labels(code) == [{"env"}, {"env"}, {"host"}, set()]
+
+
 def test_unfed_parameter_is_not_a_source() -> None:
     code = """
     def send(data):

