@@ -1063,6 +1063,9 @@ class Analyzer:
         texts: list[str] = []
         for arg in call.args:
             value = arg.value
+            if isinstance(value, cst.Name):  # `cmd = ["curl", "-d", data, URL]` ... `subprocess.run(cmd)`
+                bound = self.flow.values_of(value)
+                value = bound[0] if len(bound) == 1 and isinstance(bound[0], (cst.List, cst.Tuple)) else value
             if isinstance(value, (cst.List, cst.Tuple)):
                 texts += [t for t in (fold_str(e.value, self.names) for e in value.elements) if t]
             elif isinstance(value, cst.FormattedString):

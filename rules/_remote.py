@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 import weakref
@@ -343,6 +344,9 @@ class Analyzer:
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) or isinstance(
                 expr, cst.ConcatenatedString):
             return self._partial_text(expr.left, depth + 1) + self._partial_text(expr.right, depth + 1)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+            template = fold_str(expr.left, self.names)  # `"echo %s | base64 -d | bash" % blob`
+            return re.sub(r"%[-#0 +]*\d*(?:\.\d+)?[sdrifx]", "*", template) if template is not None else "*"
         if isinstance(expr, cst.Name):
             bound = self.names.single_value(expr.value)
             return self._partial_text(bound, depth + 1) if bound is not None else "*"
@@ -658,6 +662,10 @@ class Analyzer:
         peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
         return peeled if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS else None
 
+    def decoded_call(self, call: cst.Call) -> Peeled | None:
+        """What a decoder call decodes: its literal argument, or the literal a helper's caller passes it."""
+        return self.decoded(call) or self._decoded_through_parameter(call)
+
     def _decoded_through_parameter(self, call: cst.Call) -> Peeled | None:
         """`def unpack(x): return zlib.decompress(b64decode(x))` called with a literal: decode with the argument put
         in place of the parameter (only once the module's data flow exists, and only for a one-name innermost argument)."""
@@ -679,21 +687,32 @@ class Analyzer:
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value in (
                     "encode", "decode", "strip"):
                 inner = inner.func.value
-        if not isinstance(inner, cst.Name):
-            return None
-        try:
-            values = self._flow.values_of(inner)
-        except Exception:  # noqa: BLE001 - data flow is optional here
-            return None
-        for value in values[:4]:
-            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Name)) and value is not inner:
-                try:
-                    swapped = call.deep_replace(inner, value)
-                except Exception:  # noqa: BLE001, S112 - an odd tree shape: try the next value
-                    continue
-                peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
-                if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS and len(peeled.data or b"") >= 4:
-                    return peeled  # (not the `''` a variable starts as before it is read from somewhere)
+        base: cst.BaseExpression = call
+        for _ in range(3):  # `b = s.encode("ascii")` with `s` the parameter: step through such local re-encodings
+            if not isinstance(inner, cst.Name):
+                return None
+            try:
+                values = self._flow.values_of(inner)
+            except Exception:  # noqa: BLE001 - data flow is optional here
+                return None
+            for value in values[:4]:
+                if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Name)) and value is not inner:
+                    try:
+                        swapped = base.deep_replace(inner, value)
+                    except Exception:  # noqa: BLE001, S112 - an odd tree shape: try the next value
+                        continue
+                    peeled = decode_expr(swapped, self.names, DECODERS, self.context.limits)  # type: ignore[arg-type]
+                    if peeled is not None and set(peeled.layers) - _PLAIN_LAYERS and len(peeled.data or b"") >= 4:
+                        return peeled  # (not the `''` a variable starts as before it is read from somewhere)
+            step = values[0] if len(values) == 1 else None
+            if not (isinstance(step, cst.Call) and isinstance(step.func, cst.Attribute) and step.func.attr.value in (
+                    "encode", "decode", "strip")):
+                return None
+            try:
+                base = base.deep_replace(inner, step)
+            except Exception:  # noqa: BLE001 - an odd tree shape
+                return None
+            inner = step.func.value
         return None
 
     def _inline_helpers(self, call: cst.Call) -> cst.Call:
@@ -788,15 +807,44 @@ DOWNLOAD_EXEC_COMMANDS = [
     (re.compile(r"\b(DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod)\b.*\|\s*(iex|Invoke-Expression)\b",
                 re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
     (re.compile(r"\b(iwr|Invoke-WebRequest|Start-BitsTransfer|DownloadFile)\b.*(https?|ftp)://.*[;\n|]\s*"
-                r"(Start-Process|saps|start|Invoke-Item|ii|rundll32|msiexec|&)\s", re.IGNORECASE | re.DOTALL),
+                r"(Start-Process|saps|start|Invoke-Item|ii|Invoke-Expression|iex|rundll32|msiexec|&)\s", re.IGNORECASE | re.DOTALL),
      "PowerShell download then run"),
     (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.IGNORECASE | re.DOTALL),
      "PowerShell -EncodedCommand"),
+    # `pip install https://files.pypihosted.org/.../x.tar.gz`: an sdist from a site that is not a code host; its build
+    # runs its setup.py
+    (re.compile(r"\bpip[0-9.]*(\.exe)?\s+install\b[^|;&]*(?<!index-url)(?<!-i)(?<!-f)(?<!find-links)(?<!-r)"
+                r"(?<!requirement)(?<!-c)(?<!constraint)\s[\"']?(https?|ftp)://(?!(?:[\w-]+\.)*(?:pypi\.org|"
+                r"pythonhosted\.org|github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org)[/:])",
+                re.IGNORECASE), "pip install from a URL"),
     (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.IGNORECASE), "certutil download"),
     (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.IGNORECASE), "bitsadmin download"),
     (re.compile(r"\bmshta(\.exe)?\s+(https?|vbscript|javascript):", re.IGNORECASE), "mshta remote script"),
     (re.compile(r"\bregsvr32\b.*/i:https?://", re.IGNORECASE), "regsvr32 remote scriptlet"),
 ]
+
+
+# `echo <base64> | base64 -d | bash`: a command the shell decodes before it runs it (also `printf`, `<<<`, `--decode`)
+_SHELL_DECODE = re.compile(
+    r"(?:\becho\s+(?:-n\s+)?|\bprintf\s+(?:%s\s+)?|<<<\s*)[\"']?([A-Za-z0-9+/]{8,}={0,2}|\*)[\"']?\s*"
+    r"(?:\|\s*(?:sudo\s+)?base64\s+(?:-d|-D|--decode)\b)[^|;&]*\|\s*(?:sudo\s+)?"
+    r"((?:/\S*/)?(?:ba|z|da|k)?sh|python[0-9.]*|perl|ruby|php|node)\b", re.IGNORECASE)
+
+
+def shell_decoded(text: str) -> tuple[str | None, str] | None:
+    """(decoded command, the program it is piped into) for `echo <base64> | base64 -d | sh`, else None; the
+    command is None when the base64 text is built at run time (`*` in a partly folded command)."""
+    found = _SHELL_DECODE.search(text[:20_000])
+    if found is None:
+        return None
+    blob, program = found.group(1), found.group(2).rsplit("/", 1)[-1]
+    if blob == "*":
+        return None, program
+    try:
+        decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (decoded, program) if decoded.strip() else None
 
 
 def match_command(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str | None:

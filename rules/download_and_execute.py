@@ -10,6 +10,7 @@ from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
 from datasec_scan.semantics.constants import fold, fold_str
+from datasec_scan.semantics.decode import looks_like_python
 from datasec_scan.tree import Visitor, walk
 
 from . import _prescreen as ps
@@ -44,6 +45,7 @@ _OPENERS = ("builtins.open", "io.open", "codecs.open", "pathlib.Path().open", "b
 _INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell", "pwsh", "cmd", "cmd.exe", "msiexec",
                  "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
 _FETCHERS = ("curl", "curl.exe", "wget", "wget.exe")
+_SCRIPT = "script"  # a write of Python code written in the package (scanned as Python when the file is run)
 _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
 
 # Pre-screen (necessary for any report, see rules/_prescreen.py): a spawner (a command string, a run of a download,
@@ -99,7 +101,11 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
     where its result is run (`launch(fetch(url))`). Also finds download-and-run command strings handed to a
     spawner: `curl ... | sh`, `wget ... && chmod +x`, `powershell -EncodedCommand`,
     `IEX (New-Object Net.WebClient).DownloadString(...)`, `iwr ... -OutFile x; Start-Process x`,
-    `certutil -urlcache`, `bitsadmin /transfer`.
+    `certutil -urlcache`, `bitsadmin /transfer`, `pip install https://<host>/x.tar.gz` from a host
+    that is not PyPI or a code forge (the sdist's build runs its `setup.py`).
+
+    Python code written in the package and saved to a file that is then run (a temporary script
+    started with `pythonw`) is scanned as Python, and what it does is reported at the write.
 
     ## Why is this bad?
     It runs a program chosen by whoever controls the server at the time of the download — a
@@ -225,6 +231,8 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                 return
             sources = an.sources(data, want=(NETWORK, SOCKET, DECODED), use_flow=False, scope=scope.node)
             label = next((lab for lab in (NETWORK, SOCKET, DECODED) if lab in sources), None)
+            if label is None and self._script(node) is not None:
+                label = _SCRIPT
             if label is None:
                 return
             dest = (node.func.value if node.func.attr.value in ("write_bytes", "write_text")
@@ -257,7 +265,9 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
 
     def _write_target(self, receiver: cst.BaseExpression, an: Analyzer, scope: cst.CSTNode | None = None
                       ) -> cst.BaseExpression | None:
-        """The path a file object or Path was opened on: `open(p, 'wb').write`, `f.write` with f bound to open(p)."""
+        """The path a file object or Path was opened on: `open(p, 'wb').write`, `f.write` with f bound to open(p);
+        a named temporary file stands for itself (what runs it names `f.name`)."""
+        written = receiver
         if isinstance(receiver, cst.Name):
             receiver = an.local_value(receiver.value, scope) or receiver
         if isinstance(receiver, cst.Call):
@@ -266,7 +276,15 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                 return argument(receiver, 0, "file")
             if any(q.startswith("pathlib.") for q in qualified):
                 return receiver
+            if qualified & {"tempfile.NamedTemporaryFile"} and isinstance(written, cst.Name):
+                return written
         return None
+
+    def _script(self, write: cst.Call) -> str | None:
+        """The Python code a `.write(...)` call writes, when it is a literal of the package (`looks_like_python`)."""
+        args = positional(write)
+        text = fold_str(args[0], Analyzer.of(self.context).names) if args else None
+        return text if text is not None and len(text) >= 16 and looks_like_python(text, 200_000) else None
 
     def _program_keys(self, call: cst.Call) -> frozenset[str]:
         an = Analyzer.of(self.context)
@@ -345,7 +363,8 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
 
     def _finish(self, scope: _Scope) -> None:
         if isinstance(scope.node, cst.FunctionDef) and scope.downloads and any(
-                keys & dest for keys in scope.returns for _, dest, _, label in scope.downloads if label != DECODED):
+                keys & dest for keys in scope.returns for _, dest, _, label in scope.downloads
+                if label not in (DECODED, _SCRIPT)):
             self._fetchers.setdefault(scope.node.name.value, scope.downloads[0][0])
         for call, keys, what, runs in scope.runs:
             if not self._matched(scope, call, keys, what, runs) and runs:
@@ -355,6 +374,12 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         """Report a run of what this scope downloaded (or wrote from a decoded payload); whether one was found."""
         for download, dest_keys, dest, label in scope.downloads:
             if download is call or not keys & dest_keys:
+                continue
+            if label == _SCRIPT:  # code of the package written to a file and started: what that code does
+                script = self._script(download) if runs and isinstance(download, cst.Call) else None
+                if script is not None and self.context.scan_nested(
+                        script, download, f"a script written to `{dest}` and run"):
+                    return True
                 continue
             if label == DECODED:  # a payload hidden in the package, written out and started
                 if not runs:

@@ -19,17 +19,21 @@ from ._remote import (
     DECODED,
     DECODERS,
     DESER_SINKS,
+    DOWNLOAD_EXEC_COMMANDS,
     ENV,
     FILE,
     LABEL_TEXT,
     NETWORK,
+    REVERSE_SHELL_COMMANDS,
     SOCKET,
     USER,
     Analyzer,
     code_of,
     keyword,
+    match_command,
     positional,
     python_payload,
+    shell_decoded,
     snippet,
 )
 
@@ -127,7 +131,10 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
     and asks where their argument comes from; also shell and process spawners whose command is
     fetched from the network (critical; not an argument list whose program is written in the code
     and does not run its arguments, `["yt-dlp", url]`) or decoded from a hidden literal (high), and code encrypted
-    with PyArmor (`__pyarmor__(..., b"...")`, medium: it cannot be reviewed). The code of
+    with PyArmor (`__pyarmor__(..., b"...")`, medium: it cannot be reviewed). A shell command that
+    decodes base64 and pipes it into a shell or interpreter (`echo <base64> | base64 -d | bash`) is
+    high, critical when the hidden command is a reverse shell or a download that runs; so is a
+    command decoded in Python whose text is one. The code of
     `python -c CODE` (the interpreter named or `sys.executable`) is judged like an `exec` of it,
     and fetched or decoded bytes copied with `RtlMoveMemory`/`memmove` into memory the file
     allocates executable, or put in a `ctypes.create_string_buffer` the file makes executable
@@ -309,6 +316,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if inline is not None:  # `python -c "<code>"`: the code is executed as surely as by exec
             self._check(node, "code", f"{spawn[1]}(python -c)", inline, an)
             return
+        if self._check_shell_decoded(node, spawn[1], an):
+            return
         sources = an.sources(command, want=(NETWORK, DECODED))
         parts = [e.value for e in command.elements] if isinstance(command, (cst.List, cst.Tuple)) else [command]
         decoded = [p for p in (an.decoded(part) for part in parts) if p is not None and p.layers]
@@ -320,10 +329,16 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             message = f"{spawn[1]} runs a command {LABEL_TEXT[NETWORK]}"
         elif hidden or DECODED in sources:
             label, severity, confidence = DECODED, Severity.HIGH, Confidence.HIGH
+            if peeled is None and DECODED in sources:  # decoded in a helper the literal is passed to
+                start = sources[DECODED].steps[0][0]
+                peeled = an.decoded_call(start) if isinstance(start, cst.Call) else None
             text = peeled.text if peeled is not None else None
             shown, secrets = snippet(text) if text else ("", ())
+            what = text and (match_command(text, REVERSE_SHELL_COMMANDS) or match_command(text, DOWNLOAD_EXEC_COMMANDS))
+            if what:
+                severity = Severity.CRITICAL
             message = f"{spawn[1]} runs a command hidden by {peeled.how if peeled else 'encoding'}" + (
-                f": `{shown}`" if shown else "")
+                f" ({what})" if what else "") + (f": `{shown}`" if shown else "")
             self.report(node, message, severity=severity, confidence=confidence, secrets=secrets,
                         flow=((an.payload_literal(command), "hidden command"), (node, f"sink: {spawn[1]}")))
             return
@@ -331,6 +346,23 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             return
         self.report(node, message, severity=severity, confidence=confidence,
                     flow=sources[label].steps + ((node, f"sink: {spawn[1]}"),))
+
+    def _check_shell_decoded(self, node: cst.Call, spawner: str, an: Analyzer) -> bool:
+        """`os.system("echo <base64> | base64 -d | bash")`: a command hidden in base64 that the shell decodes and
+        runs; critical when the hidden command is itself a reverse shell or a download that runs."""
+        text = an.command_text(node)
+        found = shell_decoded(text) if text and "base64" in text else None
+        if found is None:
+            return False
+        decoded, program = found
+        what = decoded and (match_command(decoded, REVERSE_SHELL_COMMANDS) or match_command(decoded, DOWNLOAD_EXEC_COMMANDS))
+        shown, secrets = snippet(decoded) if decoded else ("base64 text built at run time", ())
+        message = (f"{spawner} runs a command hidden in base64, decoded by the shell and piped into {program}"
+                   + (f" ({what})" if what else "") + f": `{shown}`")
+        self.report(node, message, severity=Severity.CRITICAL if what else Severity.HIGH,
+                    confidence=Confidence.HIGH, secrets=secrets,
+                    flow=((node, f"hidden command: `{shown}`"), (node, f"sink: {spawner}")))
+        return True
 
     @staticmethod
     def _fixed_program(command: cst.BaseExpression, an: Analyzer) -> bool:

@@ -18,8 +18,11 @@ from ._remote import (
     Analyzer,
     any_match,
     code_of,
+    keyword,
     match_command,
+    positional,
     short,
+    string_literals,
 )
 
 _HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_ext", "build_clib", "build_scripts",
@@ -27,6 +30,8 @@ _HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_
                   "editable_wheel", "dist_info"}
 _BUILD_ONLY = {"build", "build_py", "build_ext", "build_clib", "build_scripts", "sdist", "bdist_wheel", "bdist_egg",
                "Command", "editable_wheel", "dist_info"}
+# Windows programs and scripts a spawn may start by file name: code that cannot be reviewed in the package's source
+_NATIVE_PROGRAMS = (".exe", ".scr", ".bat", ".cmd", ".vbs", ".ps1", ".msi", ".com", ".hta")
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream", "urlopen")
 _NETWORK_CALLS = ("urllib.request.urlretrieve", "urllib.urlretrieve", "socket.socket().connect",
                   "socket.create_connection", "smtplib.SMTP", "ftplib.FTP", "http.client.HTTPConnection().request",
@@ -63,6 +68,10 @@ class InstallHookSideEffects(Rule):
     - the same effects inside module-level helper functions that a hook, the top level or
       sitecustomize calls (up to three calls deep), or starts as a thread target or registers as a
       callback, reported where the effect is and naming the helper.
+
+    A process that is a download-and-run or reverse-shell command is critical; one whose command
+    is decoded or fetched at run time, or that starts a Windows program or script by file name
+    (`bot.exe`, `run.bat`: code no one can review in the package's source), is at least high.
 
     ## Why is this bad?
     `pip install` of an sdist runs `setup.py` with the installing user's rights, and importing a
@@ -280,6 +289,24 @@ class InstallHookSideEffects(Rule):
                             nxt.append(callee)
                 todo = nxt
 
+    @staticmethod
+    def _native_program(node: cst.Call, an: Analyzer) -> str | None:
+        """The Windows executable or script a spawn starts, when a literal names one (`bot.exe`, `run.bat`): a program
+        the package ships or fetches, which no one can review in its source."""
+        args = positional(node)
+        program = args[0] if args else keyword(node, "args")
+        if isinstance(program, (cst.List, cst.Tuple)) and program.elements:
+            program = program.elements[0].value
+        if isinstance(program, cst.Name):
+            program = an.names.single_value(program.value) or program
+        if program is None:
+            return None
+        for _, text in string_literals(program, an.names):
+            name = text.strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1]
+            if name.lower().endswith(_NATIVE_PROGRAMS) and " " not in name:
+                return name
+        return None
+
     def _judge(self, node: cst.Call, an: Analyzer, hook: str | None, top: bool, via: str | None = None) -> None:
         effect = self._effect(node, an)
         if effect is None:
@@ -308,6 +335,10 @@ class InstallHookSideEffects(Rule):
             severity = Severity.MEDIUM if kind == "process" else Severity.HIGH
         if via is not None:
             where = f"`{via}()`, called from {where}"
+        native = kind == "process" and not danger and self._native_program(node, an)
+        if native:
+            shown += f" (runs the program `{native}`)"
+            severity = max(severity, Severity.HIGH)
         if danger:
             severity = Severity.CRITICAL
         elif kind == "exec" or hidden:
