@@ -231,8 +231,8 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                 return
             sources = an.sources(data, want=(NETWORK, SOCKET, DECODED), use_flow=False, scope=scope.node)
             label = next((lab for lab in (NETWORK, SOCKET, DECODED) if lab in sources), None)
-            if label is None and self._script(node) is not None:
-                label = _SCRIPT
+            if label is None and self._literal(node) is not None:
+                label = _SCRIPT  # text of the package written to a file: judged as a script if the file is run
             if label is None:
                 return
             dest = (node.func.value if node.func.attr.value in ("write_bytes", "write_text")
@@ -280,11 +280,19 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                 return written
         return None
 
-    def _script(self, write: cst.Call) -> str | None:
-        """The Python code a `.write(...)` call writes, when it is a literal of the package (`looks_like_python`)."""
-        args = positional(write)
-        text = fold_str(args[0], Analyzer.of(self.context).names) if args else None
-        return text if text is not None and len(text) >= 16 and looks_like_python(text, 200_000) else None
+    def _literal(self, write: cst.CSTNode) -> str | None:
+        """The text a `.write(...)` call writes, when it is a literal of the package."""
+        args = positional(write) if isinstance(write, cst.Call) else []
+        return fold_str(args[0], Analyzer.of(self.context).names) if args else None
+
+    def _script(self, scope: _Scope, dest_keys: frozenset[str]) -> tuple[cst.CSTNode, str] | None:
+        """The Python code the scope's literal writes put into one file, in order (`f.write("import os\n")`,
+        `f.write("os.system(...)\n")`), with the first write, when together they read as Python."""
+        writes = [node for node, keys, _, label in scope.downloads if label == _SCRIPT and keys & dest_keys]
+        text = "".join(self._literal(w) or "" for w in writes)
+        if writes and len(text) >= 16 and looks_like_python(text, 200_000):
+            return writes[0], text
+        return None
 
     def _program_keys(self, call: cst.Call) -> frozenset[str]:
         an = Analyzer.of(self.context)
@@ -292,7 +300,7 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         first = args[0] if args else keyword(call, "args")
         if first is None:
             return frozenset()
-        own = self._keys(first)
+        own = self._keys(first) | self._command_words(fold_str(first, an.names))
         if isinstance(first, cst.Name):
             first = an.names.single_value(first.value) or first
             if not isinstance(first, (cst.List, cst.Tuple)):
@@ -305,7 +313,18 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
             if interpreter and len(first.elements) > 1:
                 keys |= self._keys(first.elements[1].value)
             return frozenset(keys)
-        return self._keys(first)
+        return own
+
+    @staticmethod
+    def _command_words(command: str | None) -> frozenset[str]:
+        """`python3 /tmp/x.py &`: the program a shell command runs and, for an interpreter, the script it is given."""
+        words = [w.strip("\"'") for w in (command or "").split() if not w.startswith("-")][:4]
+        if not words:
+            return frozenset()
+        keys = {"=" + words[0]}
+        if words[0].rsplit("/", 1)[-1].lower().removesuffix(".exe") in _INTERPRETERS and len(words) > 1:
+            keys.add("=" + words[1])
+        return frozenset(keys)
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None and self._scopes:
@@ -376,9 +395,9 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
             if download is call or not keys & dest_keys:
                 continue
             if label == _SCRIPT:  # code of the package written to a file and started: what that code does
-                script = self._script(download) if runs and isinstance(download, cst.Call) else None
+                script = self._script(scope, dest_keys) if runs else None
                 if script is not None and self.context.scan_nested(
-                        script, download, f"a script written to `{dest}` and run"):
+                        script[1], script[0], f"a script written to `{dest}` and run"):
                     return True
                 continue
             if label == DECODED:  # a payload hidden in the package, written out and started

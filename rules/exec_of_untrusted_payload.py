@@ -112,6 +112,8 @@ def _opaque(expr: cst.BaseExpression) -> bool:
         return False
     if _DIGIT_CODES.fullmatch(value):
         return True
+    if sum(1 for c in value if c < " " and c not in "\t\n\r" or "\x7f" <= c < "\xa0") * 10 >= len(value):
+        return True  # control characters throughout: bytes XOR-ed or shifted out of readable text
     return not any(c.isspace() for c in value) and "://" not in value and value.count("/") * 4 < len(value)
 
 
@@ -451,7 +453,17 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             if expr.value in seen:
                 return None
             seen.add(expr.value)
-            return self._opaque_origin(an.names.single_value(expr.value), an, d, seen)
+            found = self._opaque_origin(an.names.single_value(expr.value), an, d, seen)
+            if found is not None:
+                return found
+            flow = an.flow()  # `out = ""` then `out += chr(ord(blob[i]) ^ k)` in a loop: built from `blob`
+            for value in flow.bound_values(expr) if flow is not None else ():
+                found = self._opaque_origin(value, an, d, seen)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(expr, cst.BinaryOperation):
+            return self._opaque_origin(expr.left, an, d, seen) or self._opaque_origin(expr.right, an, d, seen)
         if isinstance(expr, cst.Attribute) and an.names.class_attribute(expr) is not None:
             return self._opaque_origin(an.names.class_attribute(expr), an, d, seen)  # `cls._BLOB`
         if isinstance(expr, (cst.Attribute, cst.Subscript)):

@@ -7,6 +7,7 @@ from datasec_scan.lazycst import cst
 from datasec_scan import fallback
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Example, Rule
+from datasec_scan.semantics.constants import fold_str
 
 from . import _prescreen as ps
 from ._remote import (
@@ -22,7 +23,6 @@ from ._remote import (
     match_command,
     positional,
     short,
-    string_literals,
 )
 
 _HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_ext", "build_clib", "build_scripts",
@@ -30,6 +30,8 @@ _HOOK_COMMANDS = {"install", "develop", "egg_info", "build", "build_py", "build_
                   "editable_wheel", "dist_info"}
 _BUILD_ONLY = {"build", "build_py", "build_ext", "build_clib", "build_scripts", "sdist", "bdist_wheel", "bdist_egg",
                "Command", "editable_wheel", "dist_info"}
+_PATH_JOINS = frozenset({"os.path.join", "ntpath.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath",
+                         "pathlib.Path().joinpath"})
 # Windows programs and scripts a spawn may start by file name: code that cannot be reviewed in the package's source
 _NATIVE_PROGRAMS = (".exe", ".scr", ".bat", ".cmd", ".vbs", ".ps1", ".msi", ".com", ".hta")
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream", "urlopen")
@@ -299,13 +301,18 @@ class InstallHookSideEffects(Rule):
             program = program.elements[0].value
         if isinstance(program, cst.Name):
             program = an.names.single_value(program.value) or program
-        if program is None:
-            return None
-        for _, text in string_literals(program, an.names):
-            name = text.strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1]
-            if name.lower().endswith(_NATIVE_PROGRAMS) and " " not in name:
-                return name
-        return None
+        for _ in range(4):  # the path's last part: `join(here, "tools", "bot.exe")`, `f"{d}\\bot.exe"`, `d / "x.bat"`
+            if isinstance(program, cst.Call) and program.args and an.call_names(program) & _PATH_JOINS:
+                program = program.args[-1].value
+            elif isinstance(program, cst.BinaryOperation) and isinstance(program.operator, (cst.Add, cst.Divide)):
+                program = program.right
+            elif isinstance(program, cst.FormattedString) and program.parts:
+                last = program.parts[-1]
+                program = cst.SimpleString(repr(last.value)) if isinstance(last, cst.FormattedStringText) else None
+        text = fold_str(program, an.names) if program is not None else None
+        name = (text or "").strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1]
+        stem, dot, extension = name.rpartition(".")
+        return name if dot and stem and " " not in name and f".{extension.lower()}" in _NATIVE_PROGRAMS else None
 
     def _judge(self, node: cst.Call, an: Analyzer, hook: str | None, top: bool, via: str | None = None) -> None:
         effect = self._effect(node, an)

@@ -897,6 +897,20 @@ class FlowAnalysis:
             return tuple(found) + tuple(c.values.get(key, ()))
         return tuple(c.values.get(key, ()))
 
+    def bound_values(self, name: cst.Name, limit: int = 8) -> tuple[cst.BaseExpression, ...]:
+        """Every value the variable is given in its scope, of any kind of binding (`s = ""`, `s += chr(...)` in a
+        loop, a loop target's iterable): what it may be built from, not what it holds."""
+        c = self._collected
+        scope = c.scope_of.get(id(name), c.scopes[0])
+        owner: _Scope | None = scope
+        if name.value in scope.globals:
+            owner = c.scopes[0]
+        else:
+            while owner is not None and name.value not in owner.locals:
+                owner = owner.parent
+        owner = owner or c.scopes[0]
+        return tuple(value for bound, value, _, _ in owner.bindings if bound == name.value)[:limit]
+
     def iterables_of(self, expr: cst.BaseExpression) -> tuple[cst.BaseExpression, ...]:
         """What a loop variable (`for k in KEYS`, `{k: ... for k in KEYS}`) iterates over, in its scope."""
         if not isinstance(expr, cst.Name):
