@@ -62,6 +62,7 @@ def _importing(modules: Iterable[str]) -> re.Pattern[str]:
 CHAT_MODULES = _importing(_catalog.names("inbound", "chat.modules"))
 CHAT_MESSAGES = frozenset(_catalog.names("inbound", "chat.messages"))
 CHAT_ATTRS = frozenset(_catalog.names("inbound", "chat.attributes"))
+CHAT_HANDLERS = frozenset(_catalog.names("inbound", "chat.handler_decorators"))
 EVENT_MODULES = _importing(_catalog.names("inbound", "events.modules"))
 CLIENT_EVENTS = _catalog.names("inbound", "events.client_decorators")
 SERVER_EVENTS = _catalog.names("inbound", "events.server_decorators")
@@ -451,7 +452,24 @@ class Analyzer:
             if base.attr.value == "message" and self._in_chat_command(expr):
                 return True  # `ctx.message.content` in a `@bot.command()` (a bot split over files imports elsewhere)
             base = base.attr
-        return isinstance(base, cst.Name) and base.value in CHAT_MESSAGES and self._chat_module()
+        if not isinstance(base, cst.Name) or not self._chat_module():
+            return False
+        return base.value in CHAT_MESSAGES or self._handler_message(base)
+
+    def _handler_message(self, name: cst.Name) -> bool:
+        """The first parameter of a function registered for incoming chat messages (`@bot.message_handler()`)."""
+        flow = self.flow()
+        function = flow.function_of(name) if flow is not None else None
+        if function is None or not function.decorators:
+            return False
+        params = [*function.params.posonly_params, *function.params.params]
+        if not params or params[0].name.value != name.value:
+            return False
+        for d in function.decorators:
+            decorator = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+            if isinstance(decorator, cst.Attribute) and decorator.attr.value in CHAT_HANDLERS:
+                return True
+        return False
 
     def _in_chat_command(self, node: cst.CSTNode) -> bool:
         flow = self.flow()

@@ -77,6 +77,7 @@ def _sink_labels(source: str, sink: str = "sink") -> list[set[str]]:
     "x = os.environ.copy()\nsink(x)",
     "if (t := os.getenv('A')):\n    sink(t)",
     "import io\nbuf = io.StringIO()\nbuf.write(os.getenv('A'))\nsink(buf.getvalue())",
+    "from re import findall\nfor t in findall('[a-z]+', os.getenv('A')):\n    sink(t)",
 ])
 def test_intraprocedural_propagation(code: str) -> None:
     assert _sink_labels("import os, json, base64, zlib, urllib.parse\n" + code) == [{"env"}]

@@ -102,6 +102,8 @@ _TRANSFORM_NAMES = frozenset({
     # of a path carry the path's
     "os.listdir", "os.scandir", "os.walk", "os.fwalk", "glob.glob", "glob.iglob", "sqlite3.connect",
     "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move", "shutil.make_archive",
+    # what a regular expression finds in a text is part of the text (`re.findall(TOKEN, line)`, as the methods are)
+    "re.findall", "re.finditer", "re.search", "re.match", "re.fullmatch", "re.sub", "re.split",
 })
 _TRANSFORM_PREFIXES = (
     "base64.", "binascii.", "zlib.", "gzip.", "bz2.", "lzma.", "json.", "pickle.", "marshal.", "codecs.",
