@@ -833,7 +833,8 @@ DOWNLOAD_EXEC_COMMANDS = [
     # runs its setup.py
     (re.compile(r"\bpip[0-9.]*(\.exe)?\s+install\b[^|;&]*(?<!index-url)(?<!-i)(?<!-f)(?<!find-links)(?<!-r)"
                 r"(?<!requirement)(?<!-c)(?<!constraint)\s[\"']?(https?|ftp)://(?!(?:[\w-]+\.)*(?:pypi\.org|"
-                r"pythonhosted\.org|github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org)[/:])",
+                r"pythonhosted\.org|github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org|download\.pytorch\.org|"
+                r"pypi\.nvidia\.com|data\.pyg\.org|huggingface\.co)[/:])",
                 re.IGNORECASE), "pip install from a URL"),
     (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.IGNORECASE), "certutil download"),
     (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.IGNORECASE), "bitsadmin download"),

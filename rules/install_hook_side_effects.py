@@ -53,6 +53,10 @@ _BUILD_TOOLS = {"git", "hg", "svn", "pkg-config", "cmake", "make", "gmake", "nin
                 "brew", "nproc", "sysctl", "where", "which", "mpicc", "icc", "icpc", "ifort", "gfortran", "f2py"}
 
 
+_WINDOWS_BUILD_TOOLS = {"msbuild", "nmake", "link", "lib", "rc", "mt", "devenv", "vswhere", "dumpbin", "signtool",
+                        "setupvars", "conda", "pip", "python", "py", "pythonw", "7z", "tar", "curl", "git-bash"}
+
+
 class InstallHookSideEffects(Rule):
     """Network access, process spawning or code execution in install hooks, setup.py, package `__init__` or sitecustomize.
 
@@ -312,7 +316,11 @@ class InstallHookSideEffects(Rule):
         text = fold_str(program, an.names) if program is not None else None
         name = (text or "").strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1]
         stem, dot, extension = name.rpartition(".")
-        return name if dot and stem and " " not in name and f".{extension.lower()}" in _NATIVE_PROGRAMS else None
+        if not (dot and stem and " " not in name and f".{extension.lower()}" in _NATIVE_PROGRAMS):
+            return None
+        if stem.lower() in _BUILD_TOOLS or stem.lower() in _WINDOWS_BUILD_TOOLS or stem.lower().startswith("vcvars"):
+            return None  # `cmake.exe`, `msbuild.exe`, `vcvarsall.bat`: what a Windows build runs
+        return name
 
     def _judge(self, node: cst.Call, an: Analyzer, hook: str | None, top: bool, via: str | None = None) -> None:
         effect = self._effect(node, an)
