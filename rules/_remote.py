@@ -68,6 +68,7 @@ CLIENT_EVENTS = _catalog.names("inbound", "events.client_decorators")
 SERVER_EVENTS = _catalog.names("inbound", "events.server_decorators")
 
 _COMMAND_DECORATORS = frozenset({"command", "slash_command", "hybrid_command", "user_command"})
+_FETCH_PROGRAMS = frozenset({"curl", "wget", "invoke-webrequest", "iwr", "invoke-restmethod", "irm"})
 
 
 def _command_decorator(decorator: cst.BaseExpression) -> bool:
@@ -85,7 +86,7 @@ LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received o
               ENV: "an environment variable", FILE: "a local file", USER: "command-line or console input"}
 _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
-              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__",
+              "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__", "curl", "wget", "WebRequest",
               *_catalog.names("inbound", "chat.modules"),  # (a chat bot's messages)
               *_catalog.names("inbound", "events.modules")),  # (an event handler's arguments)
     SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
@@ -400,6 +401,8 @@ class Analyzer:
         elif any_match(qualified, SOCKET_CALLS) and not any(q.endswith((".send", ".sendall", ".connect", ".close"))
                                                           for q in qualified):
             found.append(SOCKET)
+        if NETWORK not in found and not qualified.isdisjoint(_SPAWNERS) and self._fetch_command(call):
+            found.append(NETWORK)  # `subprocess.getoutput("curl -s https://...")`: what the fetch printed
         if any_match(qualified, ENV_CALLS):
             found.append(ENV)
         if any_match(qualified, FILE_CALLS) and in_memory_buffer(call, self.call_names) is None:
@@ -425,6 +428,17 @@ class Analyzer:
             if peeled is not None and peeled.layers:
                 found.append(DECODED)
         return tuple(found)
+
+    def _fetch_command(self, call: cst.Call) -> bool:
+        """A spawned command that fetches a URL and prints it (`curl -s URL`, `wget -qO- URL`, `Invoke-WebRequest`)."""
+        text = self.command_text(call)
+        if not text or "://" not in text:
+            return False
+        words = text.replace("\\", "/").split()
+        program = words[0].rsplit("/", 1)[-1].lower().removesuffix(".exe") if words else ""
+        if program in ("powershell", "pwsh") and len(words) > 1:
+            program = next((w.lower() for w in words[1:] if not w.startswith("-")), "")
+        return program in _FETCH_PROGRAMS and not any(w in ("-o", "-O", "--output", "-OutFile") for w in words[1:])
 
     def _request_parameter(self, expr: cst.Attribute) -> bool:
         """`request.GET`, `req.headers`, `self.request.data`: a handler's request object's inputs."""
