@@ -113,7 +113,21 @@ def _has_literal(arg: cst.Arg) -> bool:
     value = arg.value
     if type(value) in (cst.Tuple, cst.List):
         return any(type(e.value).__name__ in _LITERALS or is_built_string(e.value) for e in value.elements)  # type: ignore
-    return type(value).__name__ in _LITERALS or is_built_string(value)
+    return type(value).__name__ in _LITERALS or is_built_string(value) or _constant_name(value)
+
+
+def _constant_name(value: cst.BaseExpression) -> bool:
+    """`SIGNING_KEY`, `_OPS_KEY`: a name spelled like a module constant (which may hold a literal)."""
+    return type(value) is cst.Name and value.value.lstrip("_").isupper()  # type: ignore[attr-defined]
+
+
+def _constant_literal(node: cst.BaseExpression, names: object) -> tuple[str, tuple[str, ...]] | None:
+    """The literal a module constant is bound to, once, when its name is not one DS202 judges (`API_SECRET = "..."`
+    is reported there, at the assignment)."""
+    if names is None or not _constant_name(node) or is_secret_name(node.value):  # type: ignore[attr-defined]
+        return None
+    bound = names.single_value(node.value)  # type: ignore[attr-defined]
+    return string_literal(bound) if bound is not None else None
 
 
 _ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -174,7 +188,7 @@ def credential_args(call: cst.Call, context: object) -> Iterator[CredentialArg]:
                 if not isinstance(node, (cst.Tuple, cst.List)) or len(node.elements) <= api.tuple_index:
                     continue
                 node = node.elements[api.tuple_index].value
-            lit = string_literal(node) or built_string(node)
+            lit = string_literal(node) or built_string(node) or _constant_literal(node, names)
             if lit is None or id(node) in seen:
                 continue
             seen.add(id(node))
