@@ -305,6 +305,7 @@ class InstallHookSideEffects(Rule):
             program = program.elements[0].value
         if isinstance(program, cst.Name):
             program = an.names.single_value(program.value) or program
+        text: str | None = None
         for _ in range(4):  # the path's last part: `join(here, "tools", "bot.exe")`, `f"{d}\\bot.exe"`, `d / "x.bat"`
             if isinstance(program, cst.Call) and program.args and an.call_names(program) & _PATH_JOINS:
                 program = program.args[-1].value
@@ -312,8 +313,10 @@ class InstallHookSideEffects(Rule):
                 program = program.right
             elif isinstance(program, cst.FormattedString) and program.parts:
                 last = program.parts[-1]
-                program = cst.SimpleString(repr(last.value)) if isinstance(last, cst.FormattedStringText) else None
-        text = fold_str(program, an.names) if program is not None else None
+                text = last.value if isinstance(last, cst.FormattedStringText) else None
+                program = None
+        if program is not None:
+            text = fold_str(program, an.names)
         name = (text or "").strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1]
         stem, dot, extension = name.rpartition(".")
         if not (dot and stem and " " not in name and f".{extension.lower()}" in _NATIVE_PROGRAMS):
