@@ -68,6 +68,7 @@ CLIENT_EVENTS = _catalog.names("inbound", "events.client_decorators")
 SERVER_EVENTS = _catalog.names("inbound", "events.server_decorators")
 
 _COMMAND_DECORATORS = frozenset({"command", "slash_command", "hybrid_command", "user_command"})
+_STEGANO_REVEAL = ("lsb.reveal", "lsbset.reveal", "exifHeader.reveal", "red.reveal", "wav.reveal")
 _FETCH_PROGRAMS = frozenset({"curl", "wget", "invoke-webrequest", "iwr", "invoke-restmethod", "irm"})
 
 
@@ -94,7 +95,7 @@ _HINTS = {
                *_catalog.names("inbound", "events.modules")),
     REQUEST: ("request",),
     DECODED: ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "codecs.decode",
-              "decompress", "fromhex", "unhexlify", "a2b_", "Fernet"),
+              "decompress", "fromhex", "unhexlify", "a2b_", "Fernet", "reveal"),
     ENV: ("environ", "getenv"),
     FILE: ("open(", "read_text", "read_bytes", "get_data", "read_binary"),
     USER: ("input(", "argv", "stdin"),
@@ -401,6 +402,8 @@ class Analyzer:
         elif any_match(qualified, SOCKET_CALLS) and not any(q.endswith((".send", ".sendall", ".connect", ".close"))
                                                           for q in qualified):
             found.append(SOCKET)
+        if any(q.endswith(_STEGANO_REVEAL) for q in qualified):
+            found.append(DECODED)  # text hidden in an image's pixels or metadata (`stegano.lsb.reveal(png)`, forks)
         if NETWORK not in found and not qualified.isdisjoint(_SPAWNERS) and self._fetch_command(call):
             found.append(NETWORK)  # `subprocess.getoutput("curl -s https://...")`: what the fetch printed
         if any_match(qualified, ENV_CALLS):

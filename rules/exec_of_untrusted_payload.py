@@ -550,6 +550,10 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             message = f"{sink} runs code hidden in {LABEL_TEXT[label]}, decoded by `{decoder}`"
         else:
             message = f"{sink} runs {LABEL_TEXT[label]}"
+            start = sources[label].steps[0][0] if sources.get(label) is not None and sources[label].steps else None
+            if label == DECODED and isinstance(start, cst.Call) and any(
+                    q.endswith(".reveal") for q in an.call_names(start)):
+                message = f"{sink} runs text hidden in an image (`{code_of(start.func, 30)}`, steganography)"
             if kind == "deserialize":
                 message = f"{sink} deserializes {LABEL_TEXT[label]}; loading it runs code chosen by its author"
         others = sorted(set(sources) - {label}, key=lambda lab: -_SEVERITY[lab])
