@@ -1030,7 +1030,8 @@ class Analyzer:
                 cand = cand.expression
             if isinstance(cand, cst.Call):
                 sink = self.sink(cand)
-                if sink is not None and (sink.spec.connects or sink.kind == "webhook" and sink.destination_expr is not None):
+                if sink is not None and (sink.spec.connects or (
+                        sink.kind == "webhook" and sink.destination_expr is not None)):
                     out += [d for d in self.destinations(sink) if d not in out]
                     continue
                 if isinstance(cand.func, cst.Attribute):  # ssh.open_sftp(), ctx.wrap_socket(sock)
@@ -1105,7 +1106,8 @@ class Analyzer:
                 func.value, (cst.Name, cst.Attribute)) and not sink.spec.connects:
             # what was stored into the session first (`s.headers.update({...})`, `s.auth = ...`) goes with every call
             found += [("credentials", t) for t in self.flow.taints(func.value, self.classify)]
-        if sink.kind == "webhook" and isinstance(func, cst.Attribute) and isinstance(func.value, (cst.Name, cst.Attribute)):
+        if sink.kind == "webhook" and isinstance(func, cst.Attribute) and isinstance(
+                func.value, (cst.Name, cst.Attribute)):
             # `webhook.add_file(...)`, `webhook.add_embed(embed)` ... `webhook.execute()`: the message built up first
             found += [("message", t) for t in self.flow.taints(func.value, self.classify)]
         if sink.spec.destination == "command":

@@ -55,8 +55,9 @@ ROUTE_DECORATORS = frozenset(_catalog.names("inbound", "request.route_decorators
 def _importing(modules: Iterable[str]) -> re.Pattern[str]:
     """A line importing one of these modules: `import a, discord`, `from discord.ext import commands`."""
     alternatives = "|".join(map(re.escape, modules))
-    return re.compile(r"^[ \t]*(?:from[ \t]+(?:%s)\b|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*(?:%s)\b)"
-                      % (alternatives, alternatives), re.M)
+    listed = r"(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*"  # `import os, discord`: modules before it
+    return re.compile(r"^[ \t]*(?:from[ \t]+(?:%s)\b|import[ \t]+%s(?:%s)\b)" % (alternatives, listed, alternatives),
+                      re.M)
 
 
 CHAT_MODULES = _importing(_catalog.names("inbound", "chat.modules"))
@@ -842,7 +843,8 @@ DOWNLOAD_EXEC_COMMANDS = [
     (re.compile(r"\b(DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod)\b.*\|\s*(iex|Invoke-Expression)\b",
                 re.IGNORECASE | re.DOTALL), "PowerShell download cradle"),
     (re.compile(r"\b(iwr|Invoke-WebRequest|Start-BitsTransfer|DownloadFile)\b.*(https?|ftp)://.*[;\n|]\s*"
-                r"(Start-Process|saps|start|Invoke-Item|ii|Invoke-Expression|iex|rundll32|msiexec|&)\s", re.IGNORECASE | re.DOTALL),
+                r"(Start-Process|saps|start|Invoke-Item|ii|Invoke-Expression|iex|rundll32|msiexec|&)\s",
+                re.IGNORECASE | re.DOTALL),
      "PowerShell download then run"),
     (re.compile(r"\bpowershell(\.exe)?\b.*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}", re.IGNORECASE | re.DOTALL),
      "PowerShell -EncodedCommand"),
@@ -850,8 +852,8 @@ DOWNLOAD_EXEC_COMMANDS = [
     # runs its setup.py
     (re.compile(r"\bpip[0-9.]*(\.exe)?\s+install\b[^|;&]*(?<!index-url)(?<!-i)(?<!-f)(?<!find-links)(?<!-r)"
                 r"(?<!requirement)(?<!-c)(?<!constraint)\s[\"']?(https?|ftp)://(?!(?:[\w-]+\.)*(?:pypi\.org|"
-                r"pythonhosted\.org|github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org|download\.pytorch\.org|"
-                r"pypi\.nvidia\.com|data\.pyg\.org|huggingface\.co)[/:])",
+                r"pythonhosted\.org|github\.com|githubusercontent\.com|gitlab\.com|bitbucket\.org|"
+                r"download\.pytorch\.org|pypi\.nvidia\.com|data\.pyg\.org|huggingface\.co)[/:])",
                 re.IGNORECASE), "pip install from a URL"),
     (re.compile(r"\bcertutil(\.exe)?\b.*-urlcache\b.*-f\b", re.IGNORECASE), "certutil download"),
     (re.compile(r"\bbitsadmin(\.exe)?\b.*/transfer\b", re.IGNORECASE), "bitsadmin download"),

@@ -357,7 +357,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if found is None:
             return False
         decoded, program = found
-        what = decoded and (match_command(decoded, REVERSE_SHELL_COMMANDS) or match_command(decoded, DOWNLOAD_EXEC_COMMANDS))
+        what = decoded and (match_command(decoded, REVERSE_SHELL_COMMANDS)
+                            or match_command(decoded, DOWNLOAD_EXEC_COMMANDS))
         shown, secrets = snippet(decoded) if decoded else ("base64 text built at run time", ())
         message = (f"{spawner} runs a command hidden in base64, decoded by the shell and piped into {program}"
                    + (f" ({what})" if what else "") + f": `{shown}`")
