@@ -227,6 +227,7 @@ class _Collector(Visitor):
         self.scope_of: dict[int, _Scope] = {}
         self.functions: dict[str, list[_Scope]] = {}  # plain functions by name
         self.methods: dict[tuple[int, str], list[_Scope]] = {}  # (id(class), name) -> methods
+        self.method_names: set[str] = set()  # every method name, a cheap test before resolving `x.name(...)`
         self.class_defs: dict[str, list[cst.ClassDef]] = {}
         self.calls: list[tuple[cst.Call, _Scope]] = []
         self.values: dict[tuple, list[cst.BaseExpression]] = {}  # exact assignments: (scope, name) or field key
@@ -277,6 +278,7 @@ class _Collector(Visitor):
         self.scopes.append(s)
         if in_class:
             self.methods.setdefault((id(self.classes[-1]), node.name.value), []).append(s)
+            self.method_names.add(node.name.value)
         else:
             self.functions.setdefault(node.name.value, []).append(s)
         self.stack.append(s)
@@ -1009,6 +1011,8 @@ class FlowAnalysis:
         of this module (a class defined at any level, named by the resolver `<local>.Handler`)."""
         c = self._collected
         targets: list[tuple[_Scope, int]] = []
+        if func.attr.value not in c.method_names:
+            return targets
         for qualified in self.names.qualified_names(func):
             owner, _, method = qualified.removeprefix("<local>.").rpartition(".")
             if not qualified.startswith("<local>.") or method != func.attr.value:
