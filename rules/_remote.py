@@ -301,6 +301,22 @@ class Analyzer:
             return "argv", argv
         return None
 
+    def forwarded_spawn(self, call: cst.Call) -> cst.Call | None:
+        """`run = lambda cmd: subprocess.run(cmd, shell=True)` (or a one-`return` def) then `run("reg add ...")`: the
+        spawn the wrapper makes, with this call's first argument in place of the wrapper's first parameter."""
+        if not isinstance(call.func, cst.Name) or not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return None
+        helper = self.names.single_helper(call.func.value)
+        if helper is None or not helper[0]:
+            return None
+        params, inner = helper
+        if not isinstance(inner, cst.Call) or not inner.args or self.spawn(inner) is None:
+            return None
+        first = inner.args[0]
+        if first.keyword is not None or not isinstance(first.value, cst.Name) or first.value.value != params[0].name.value:
+            return None
+        return inner.with_changes(args=[first.with_changes(value=call.args[0].value), *inner.args[1:]])
+
     def truthy(self, expr: cst.BaseExpression | None) -> bool:
         if expr is None:
             return False
@@ -342,7 +358,8 @@ class Analyzer:
         if value is not None or depth > 6:
             return value if value is not None else "*"
         if isinstance(expr, cst.FormattedString):
-            return "".join(p.value.replace("{{", "{").replace("}}", "}") if isinstance(p, cst.FormattedStringText)
+            raw = "r" in expr.prefix.lower()
+            return "".join(_fstring_text(p.value, raw) if isinstance(p, cst.FormattedStringText)
                            else self._partial_text(p.expression, depth + 1)  # type: ignore[union-attr]
                            for p in expr.parts)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) or isinstance(
@@ -883,6 +900,17 @@ def shell_decoded(text: str) -> tuple[str | None, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return (decoded, program) if decoded.strip() else None
+
+
+def _fstring_text(source: str, raw: bool) -> str:
+    """The text an f-string's literal part stands for (its escapes read, `{{` as `{`)."""
+    text = source.replace("{{", "{").replace("}}", "}")
+    if raw or "\\" not in text:
+        return text
+    try:
+        return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError:
+        return text
 
 
 def match_command(text: str, patterns: list[tuple[re.Pattern[str], str]]) -> str | None:

@@ -418,9 +418,10 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             self.report(node, "adds a cron job with python-crontab" + (f": `{short(shown, 60)}`" if shown else ""),
                         severity=Severity.HIGH, confidence=Confidence.HIGH if shown else Confidence.MEDIUM)
             return
-        spawn = an.spawn(node)
-        if spawn is not None:
-            text = an.command_text(node)
+        started = node if an.spawn(node) is not None else an.forwarded_spawn(node)
+        spawn = an.spawn(started) if started is not None else None
+        if started is not None and spawn is not None:
+            text = an.command_text(started)
             if text and any(p.search(text) for p in COMMANDS):
                 asked = self._asks_first(node, an)
                 self.report(node, f"{spawn[1]} installs persistence: `{short(text, 60)}`"
