@@ -93,7 +93,11 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
     loop is followed to what the loop iterates: a comprehension's paths, a `glob.glob` pattern; a
     path or command kept on the object (`self.target`, set in `__init__`) to what it was set to. A
     command string built with an f-string or `+` is matched on its literal parts
-    (`f'reg add "{RUN_KEY}" /v {name} ...'`).
+    (`f'reg add "{RUN_KEY}" /v {name} ...'`), also when it goes through a one-line wrapper around a
+    spawner (`run = lambda c: subprocess.run(c, shell=True)`). Besides the Run keys, the registry
+    keys whose command Windows runs in place of a settings page or console
+    (`Classes\\ms-settings\\shell\\open\\command`, which `fodhelper` runs elevated: the "UAC bypass"
+    of stealers) and Image File Execution Options debuggers count.
 
     A `.pth` written with folder paths only (no `import` line, the only lines Python runs) is low,
     and a write made after the same function asked the user (`input()`, `click.confirm`) is medium:
