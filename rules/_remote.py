@@ -491,57 +491,51 @@ class Analyzer:
             return False
         return base.value in CHAT_MESSAGES or self._handler_message(base)
 
+    def _decorated_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The decorated function a node is in (handlers are registered by decorators)."""
+        flow = self.flow()
+        function = flow.function_of(node) if flow is not None else None
+        return function if function is not None and function.decorators else None
+
+    @staticmethod
+    def _parameters(function: cst.FunctionDef, skip: int = 0) -> list[str]:
+        """The names a function's parameters bind, the first `skip` positional ones left out."""
+        params = function.params
+        given = [*params.posonly_params, *params.params][skip:] + list(params.kwonly_params)
+        if isinstance(params.star_arg, cst.Param):
+            given.append(params.star_arg)
+        return [p.name.value for p in given]
+
     def _handler_message(self, name: cst.Name) -> bool:
         """The first parameter of a function registered for incoming chat messages (`@bot.message_handler()`)."""
-        flow = self.flow()
-        function = flow.function_of(name) if flow is not None else None
-        if function is None or not function.decorators:
+        function = self._decorated_function(name)
+        positional = [*function.params.posonly_params, *function.params.params] if function is not None else []
+        if not positional or positional[0].name.value != name.value:
             return False
-        params = [*function.params.posonly_params, *function.params.params]
-        if not params or params[0].name.value != name.value:
-            return False
-        for d in function.decorators:
+        for d in function.decorators:  # type: ignore[union-attr]
             decorator = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
             if isinstance(decorator, cst.Attribute) and decorator.attr.value in CHAT_HANDLERS:
                 return True
         return False
 
     def _in_chat_command(self, node: cst.CSTNode) -> bool:
-        flow = self.flow()
-        function = flow.function_of(node) if flow is not None else None
+        function = self._decorated_function(node)
         return function is not None and any(_command_decorator(d.decorator) for d in function.decorators)
 
     def _chat_command_argument(self, name: cst.Name) -> bool:
         """A parameter (after the context) of a chat bot's command (`@bot.command()`, `@tree.command()`): the words
         someone typed in the chat."""
-        if not self._chat_module():
+        if not self._chat_module() or not self._in_chat_command(name):
             return False
-        flow = self.flow()
-        function = flow.function_of(name) if flow is not None else None
-        if function is None or not any(_command_decorator(d.decorator) for d in function.decorators):
-            return False
-        params = function.params
-        given = [*params.posonly_params, *params.params][1:] + list(params.kwonly_params)
-        if isinstance(params.star_arg, cst.Param):
-            given.append(params.star_arg)
-        return any(p.name.value == name.value for p in given)
+        return name.value in self._parameters(self._decorated_function(name), skip=1)  # type: ignore[arg-type]
 
     def _event_argument(self, name: cst.Name) -> tuple[str, ...]:
         """A parameter of a function a Socket.IO client (`@sio.event`, `@sio.on("cmd")`) or server registers for an
         event: what the other end sent (network for a client, listener for a server)."""
         if self._events is None:
             self._events = EVENT_MODULES.search(self.context.text) is not None
-        if not self._events:
-            return ()
-        flow = self.flow()
-        function = flow.function_of(name) if flow is not None else None
-        if function is None or not function.decorators:
-            return ()
-        params = function.params
-        given = [*params.posonly_params, *params.params, *params.kwonly_params]
-        if isinstance(params.star_arg, cst.Param):
-            given.append(params.star_arg)
-        if not any(p.name.value == name.value for p in given):
+        function = self._decorated_function(name) if self._events else None
+        if function is None or name.value not in self._parameters(function):
             return ()
         labels: list[str] = []
         for d in function.decorators:
