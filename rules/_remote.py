@@ -348,11 +348,11 @@ class Analyzer:
             rest = [fold_str(a, self.names) for a in args[1:]]
             text = " ".join(r or "*" for r in rest) if any(rest) else None
         if text is None and isinstance(first, (cst.FormattedString, cst.BinaryOperation, cst.ConcatenatedString)):
-            text = self._partial_text(first, 0)  # `f'reg add "{KEY}" /v {name} /d "{path}"'`
+            text = self.partial_text(first)  # `f'reg add "{KEY}" /v {name} /d "{path}"'`
             text = text if text.strip("* ") else None
         return text
 
-    def _partial_text(self, expr: cst.BaseExpression, depth: int) -> str:
+    def partial_text(self, expr: cst.BaseExpression, depth: int = 0) -> str:
         """A command string built from literals and values: what folds, with `*` for each part that does not."""
         value = fold_str(expr, self.names)
         if value is not None or depth > 6:
@@ -360,21 +360,21 @@ class Analyzer:
         if isinstance(expr, cst.FormattedString):
             raw = "r" in expr.prefix.lower()
             return "".join(_fstring_text(p.value, raw) if isinstance(p, cst.FormattedStringText)
-                           else self._partial_text(p.expression, depth + 1)  # type: ignore[union-attr]
+                           else self.partial_text(p.expression, depth + 1)  # type: ignore[union-attr]
                            for p in expr.parts)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add) or isinstance(
                 expr, cst.ConcatenatedString):
-            return self._partial_text(expr.left, depth + 1) + self._partial_text(expr.right, depth + 1)
+            return self.partial_text(expr.left, depth + 1) + self.partial_text(expr.right, depth + 1)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
             template = fold_str(expr.left, self.names)  # `"echo %s | base64 -d | bash" % blob`
             return re.sub(r"%[-#0 +]*\d*(?:\.\d+)?[sdrifx]", "*", template) if template is not None else "*"
         if isinstance(expr, cst.Name):
             bound = self.names.single_value(expr.value)
-            return self._partial_text(bound, depth + 1) if bound is not None else "*"
+            return self.partial_text(bound, depth + 1) if bound is not None else "*"
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
             flow = self.flow()  # `self.key` set in `__init__`
             values = flow.values_of(expr) if flow is not None else ()
-            return self._partial_text(values[0], depth + 1) if len(values) == 1 else "*"
+            return self.partial_text(values[0], depth + 1) if len(values) == 1 else "*"
         return "*"
 
     # --- sources -------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ _OPENERS = ("builtins.open", "io.open", "codecs.open", "pathlib.Path().open", "b
 _INTERPRETERS = ("sh", "bash", "zsh", "dash", "python", "python3", "powershell", "pwsh", "cmd", "cmd.exe", "msiexec",
                  "perl", "node", "ruby", "wscript", "cscript", "rundll32", "/bin/sh", "/bin/bash", "sudo", "chmod")
 _FETCHERS = ("curl", "curl.exe", "wget", "wget.exe")
+_PATH_JOINERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "pathlib.PurePath",
+                           "pathlib.Path().joinpath", "pathlib.PurePath().joinpath"})
+_RUNNABLE = frozenset({"exe", "scr", "com", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "hta", "msi", "dll",
+                       "sh", "bash", "py", "pyw", "pyc", "jar", "so", "dylib", "elf", "bin", "run", "appimage", "lnk"})
 _SCRIPT = "script"  # a write of Python code written in the package (scanned as Python when the file is run)
 _EXEC_BITS = ("S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU")
 
@@ -98,7 +102,9 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
     `os.startfile` or `os.exec*`, running it as Python (`runpy.run_path`, `imp.load_source`,
     `spec_from_file_location`, or importing a module after putting its folder on `sys.path`) or loading
     it as a native library (`ctypes.CDLL`, `WinDLL`). A helper that downloads to a path and returns it is followed to
-    where its result is run (`launch(fetch(url))`). Also finds download-and-run command strings handed to a
+    where its result is run (`launch(fetch(url))`). A path built at run time (from the user's name, a temporary
+    folder) is matched by its literal file name: a download to `home + "/.cache/path.sh"` and a run of
+    `bash /home/$USER/.cache/path.sh` in one function are the same file. Also finds download-and-run command strings handed to a
     spawner: `curl ... | sh`, `wget ... && chmod +x`, `powershell -EncodedCommand`,
     `IEX (New-Object Net.WebClient).DownloadString(...)`, `iwr ... -OutFile x; Start-Process x`,
     `certutil -urlcache`, `bitsadmin /transfer`, `pip install https://<host>/x.tar.gz` from a host
@@ -177,8 +183,30 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         value = fold_str(expr, an.names)
         if value:
             names.keys.add("=" + value.strip().strip("\"'"))
+        file_name = _file_name(value) if value else self._built_file_name(expr, an, 0, self._scopes[-1].node)
+        if file_name:
+            names.keys.add("~" + file_name)
         walk(expr, names)
         return frozenset(names.keys)
+
+    def _built_file_name(self, expr: cst.BaseExpression, an: Analyzer, depth: int, scope: cst.CSTNode | None
+                         ) -> str | None:
+        """The literal file name a path built at run time ends with: `home + '/.cache/run.sh'`,
+        `f"{d}/run.sh"`, `os.path.join(d, 'run.sh')`, `Path(d) / 'run.sh'`."""
+        if depth > 3:
+            return None
+        if isinstance(expr, cst.Name):
+            bound = an.local_value(expr.value, scope) or an.names.single_value(expr.value)
+            return self._built_file_name(bound, an, depth + 1, scope) if bound is not None else None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            return self._built_file_name(expr.right, an, depth + 1, scope)
+        if isinstance(expr, cst.Call) and expr.args and an.call_names(expr) & _PATH_JOINERS:
+            return self._built_file_name(expr.args[-1].value, an, depth + 1, scope)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            right = self._built_file_name(expr.right, an, depth + 1, scope)  # `folder + "/run.sh"`
+            if right is not None:
+                return right
+        return _file_name(an.partial_text(expr))
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
@@ -312,7 +340,8 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                 q.startswith("sys.executable") for q in an.names.qualified_names(first.elements[0].value))
             if interpreter and len(first.elements) > 1:
                 keys |= self._keys(first.elements[1].value)
-            return frozenset(keys)
+            words = [fold_str(e.value, an.names) or "*" for e in first.elements[:4] if isinstance(e, cst.Element)]
+            return frozenset(keys | _run_file_names(words, ()))
         return own
 
     @staticmethod
@@ -321,10 +350,10 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         words = [w.strip("\"'") for w in (command or "").split() if not w.startswith("-")][:4]
         if not words:
             return frozenset()
-        keys = {"=" + words[0]}
+        run = words[:1]
         if words[0].rsplit("/", 1)[-1].lower().removesuffix(".exe") in _INTERPRETERS and len(words) > 1:
-            keys.add("=" + words[1])
-        return frozenset(keys)
+            run.append(words[1])
+        return frozenset({"=" + w for w in run} | _run_file_names(words, run))
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None and self._scopes:
@@ -413,3 +442,22 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
                         flow=((download, f"downloads to `{dest}`"), (call, what)))
             return True
         return False
+
+
+def _run_file_names(words: list[str], run: list[str] | tuple[()]) -> set[str]:
+    """Keys of the files a command runs: the program and an interpreter's script, and among its first words any
+    file of a kind that runs (`cmd /c start %TEMP%\\setup.exe`)."""
+    names = {"~" + name for name in map(_file_name, run) if name}
+    names.update("~" + name for name in map(_file_name, words) if name and name.rpartition(".")[2] in _RUNNABLE)
+    return names
+
+
+def _file_name(path: str) -> str | None:
+    """The file name a path ends with, when it is literal and has an extension (`/home/*/.cache/run.sh`: `run.sh`).
+    A download and a run in one scope that name the same file are taken to be the same file, since where it goes is
+    often built from run-time values (the user's name, `$USER`, a temporary folder) written differently each time."""
+    name = path.strip().strip("\"'").replace("\\", "/").rsplit("/", 1)[-1].lower()
+    stem, dot, extension = name.rpartition(".")
+    if "*" in name or "$" in name or "%" in name or not dot or not stem or not extension.isalnum():
+        return None
+    return name
