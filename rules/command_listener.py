@@ -129,6 +129,10 @@ class CommandListener(ps.CodeScreen, Rule):
         self._stream_handlers: dict[str, tuple[cst.Call, str | None]] = {}  # asyncio.start_server callbacks
         self._in_function: dict[int, tuple[str, str]] = {}  # pending call -> its function
         self._function_nodes: dict[str, cst.FunctionDef] = {}
+        self._scope_nodes: list[cst.CSTNode] = []  # the module, then the enclosing functions
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._scope_nodes.append(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         an = Analyzer.of(self.context)
@@ -142,9 +146,11 @@ class CommandListener(ps.CodeScreen, Rule):
         params = node.params.params
         self._functions.append((node.name.value, params[0].name.value if params else ""))
         self._function_nodes.setdefault(node.name.value, node)
+        self._scope_nodes.append(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self._scope_nodes.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
@@ -179,7 +185,8 @@ class CommandListener(ps.CodeScreen, Rule):
                 arg = an.exec_sink(arg)[2]  # type: ignore[index]
             self._pending.append((node, sink[1].replace("builtins.", ""), arg, in_handler))
             return
-        wired = wiring(an, node)
+        # once a connection was accepted, `for fd in (0, 1, 2): os.dup2(conn.fileno(), fd)` is followed to its loop
+        wired = wiring(an, node, self._scope_nodes[-1] if self._accepts and self._scope_nodes else None)
         spawn = an.spawn(node)
         if spawn is not None and not (wired is not None and wired[1]):  # (a shell on the accepted socket: below)
             command = args[0] if args else keyword(node, "args")

@@ -6,6 +6,7 @@ from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
+from datasec_scan.semantics.constants import fold_str
 from datasec_scan.tree import names_in
 
 from . import _prescreen as ps
@@ -120,6 +121,13 @@ class WebRouteExecutesInput(ps.CodeScreen, Rule):
                 if isinstance(arg, (cst.List, cst.Tuple)):
                     if not arg.elements or not isinstance(arg.elements[0], cst.Element):
                         return
+                    code = _shell_code(arg, an)
+                    if code is not None:  # `["sh", "-c", request.GET["cmd"]]`
+                        arg = code
+                        name += " (as a shell command)"
+                        sources = an.sources(arg, want=(REQUEST,), scope=self._funcs[-1] if self._funcs else None)
+                        self._report(node, name, arg, sources, an)
+                        return
                     arg = arg.elements[0].value
                 elif not (isinstance(arg, cst.Call) and (
                         "shlex.split" in an.call_names(arg) or isinstance(arg.func, cst.Attribute)
@@ -127,6 +135,9 @@ class WebRouteExecutesInput(ps.CodeScreen, Rule):
                     return  # a bare value as argv: too often a fixed program chosen elsewhere
                 name += " (program chosen by the request)"
         sources = an.sources(arg, want=(REQUEST,), scope=self._funcs[-1] if self._funcs else None)
+        self._report(node, name, arg, sources, an)
+
+    def _report(self, node: cst.Call, name: str, arg: cst.BaseExpression, sources: dict, an: Analyzer) -> None:
         src = sources.get(REQUEST)
         if src is not None:
             steps = src.steps
@@ -161,3 +172,25 @@ def _follow(expr: cst.BaseExpression, depth: int, params: set[str], found: list[
                 if isinstance(value, cst.BaseExpression) and id(value) in members:
                     _follow(value, depth + 1, params, found, seen, members, an)
 
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh", "python", "pythonw",
+                     "perl", "ruby", "node"})
+_CODE_FLAGS = frozenset({"-c", "/c", "/k", "-command", "-encodedcommand", "-ec", "-e"})
+
+
+def _shell_code(command: cst.List | cst.Tuple, an: Analyzer) -> cst.BaseExpression | None:
+    """The command text an argv list hands to a shell or interpreter: `["sh", "-c", CMD]`, `["cmd", "/c", CMD]`,
+    `["powershell", "-Command", CMD]`, `["python", "-c", CODE]`."""
+    values = [e.value for e in command.elements if isinstance(e, cst.Element)]
+    program = fold_str(values[0], an.names) if values else None
+    if program is None or len(values) < 3:
+        return None
+    if program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip("0123456789.") not in _SHELLS:
+        return None
+    for i, value in enumerate(values[1:-1], start=1):
+        flag = fold_str(value, an.names)
+        if flag is not None and flag.lower() in _CODE_FLAGS:
+            return values[i + 1]
+        if flag is None or not flag.startswith(("-", "/")):
+            return None  # `bash script.sh -c x`: the flag belongs to the script
+    return None
