@@ -967,3 +967,52 @@ def is_route(node: cst.FunctionDef) -> bool:
                                                                  "require_POST", "require_GET"):
             return True
     return False
+
+
+# Programs that run what they are given (a command, code, another program): their arguments are commands.
+RUNS_ITS_ARGUMENTS = frozenset({
+    "sh", "bash", "zsh", "dash", "ksh", "fish", "busybox", "cmd", "powershell", "pwsh", "python", "python2", "python3",
+    "py", "pythonw", "perl", "ruby", "node", "php", "lua", "osascript", "wscript", "cscript", "mshta", "rundll32",
+    "regsvr32", "sudo", "su", "doas", "env", "xargs", "nohup", "setsid", "timeout", "nice", "start", "schtasks",
+    "ssh", "script", "expect", "tclsh", "awk", "gawk", "find",
+})
+_CODE_RUNNERS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh", "python",
+                           "pythonw", "perl", "ruby", "node"})
+_CODE_FLAGS = frozenset({"-c", "/c", "/k", "-command", "-encodedcommand", "-ec", "-e"})
+
+
+def shell_code(command: cst.List | cst.Tuple, names: NameResolver) -> cst.BaseExpression | None:
+    """The command text an argv list hands to a shell or interpreter: `["sh", "-c", CMD]`, `["cmd", "/c", CMD]`,
+    `["powershell", "-Command", CMD]`, `["python", "-c", CODE]`."""
+    values = [e.value for e in command.elements if isinstance(e, cst.Element)]
+    program = fold_str(values[0], names) if values else None
+    if program is None or len(values) < 3:
+        return None
+    if program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip("0123456789.") not in _CODE_RUNNERS:
+        return None
+    for i, value in enumerate(values[1:-1], start=1):
+        flag = fold_str(value, names)
+        if flag is not None and flag.lower() in _CODE_FLAGS:
+            return values[i + 1]
+        if flag is None or not flag.startswith(("-", "/")):
+            return None  # `bash script.sh -c x`: the flag belongs to the script
+    return None
+
+
+def argv_command(command: cst.BaseExpression, names: NameResolver) -> cst.BaseExpression:
+    """The part of an argv spawner's argument that says what runs: the text after a shell's `-c`, the program of a
+    list whose program is written out (`["cat", path]`: only "cat"), else the whole argument."""
+    if isinstance(command, cst.Name):
+        command = names.single_value(command.value) or command
+    if not isinstance(command, (cst.List, cst.Tuple)) or not command.elements or not isinstance(
+            command.elements[0], cst.Element):
+        return command
+    code = shell_code(command, names)
+    if code is not None:
+        return code
+    program = command.elements[0].value
+    name = fold_str(program, names)
+    if name is None or name.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip(
+            "0123456789.") in RUNS_ITS_ARGUMENTS:
+        return command
+    return program

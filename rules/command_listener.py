@@ -19,6 +19,7 @@ from ._remote import (
     SHELL_SPAWN,
     SOCKET,
     Analyzer,
+    argv_command,
     code_of,
     keyword,
     positional,
@@ -58,7 +59,10 @@ class CommandListener(ps.CodeScreen, Rule):
     handlers, `http.server` handlers (`do_GET`, `do_POST`), `asyncio.start_server` callbacks
     reading from their stream reader — that pass the received data to
     `exec`, `eval`, `os.system`, `subprocess`, `pickle.loads` or `marshal.loads`, or wire an
-    accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)`. Also remote procedure
+    accepted connection to a shell with `os.dup2`/`subprocess(stdin=conn)` (also in a loop over fds 0-2).
+    Received data counts as a command when it is a shell's or an argv list's program; as one argument of a
+    fixed program (`["git", "log", branch]`) it is not. Headers and cookies parsed with `http.cookies` or
+    `email` stay what the server received. Also remote procedure
     servers (`xmlrpc.server`, jsonrpclib) that publish such a function (`register_function(os.system)`)
     or a whole module like `os` or `subprocess` (`register_instance(os)`).
     A server that only serves data, or only listens on 127.0.0.1 without executing anything, is
@@ -190,6 +194,8 @@ class CommandListener(ps.CodeScreen, Rule):
         spawn = an.spawn(node)
         if spawn is not None and not (wired is not None and wired[1]):  # (a shell on the accepted socket: below)
             command = args[0] if args else keyword(node, "args")
+            if spawn[0] == "argv" and command is not None:
+                command = argv_command(command, an.names)  # `["git", "log", branch]`: the branch is no command
             self._pending.append((node, spawn[1], command, in_handler))
             return
         if wired is not None and wired[1]:

@@ -25,6 +25,7 @@ from ._remote import (
     LABEL_TEXT,
     NETWORK,
     REVERSE_SHELL_COMMANDS,
+    RUNS_ITS_ARGUMENTS,
     SOCKET,
     USER,
     Analyzer,
@@ -53,12 +54,6 @@ _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pa
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
 # Programs that run what their arguments say (shells, interpreters, launchers); a fixed program not among them
 # (`["yt-dlp", url]`, `["ffmpeg", "-i", url]`) is given fetched data as its input, not as a command to run.
-_RUNS_ITS_ARGUMENTS = frozenset({
-    "sh", "bash", "zsh", "dash", "ksh", "fish", "busybox", "cmd", "powershell", "pwsh", "python", "python2", "python3",
-    "py", "pythonw", "perl", "ruby", "node", "php", "lua", "osascript", "wscript", "cscript", "mshta", "rundll32",
-    "regsvr32", "sudo", "su", "doas", "env", "xargs", "nohup", "setsid", "timeout", "nice", "start", "schtasks",
-    "ssh", "script", "expect", "tclsh", "awk", "gawk", "find",
-})
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
 # Decoders that hide text (not `codecs.decode(b, "utf-8")` or `reversed`): code a file or variable holds in one of
 # these forms was encoded so that a reader of the package would not see it.
@@ -377,7 +372,7 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         if not program:
             return False
         name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
-        return name.rstrip("0123456789.") not in _RUNS_ITS_ARGUMENTS
+        return name.rstrip("0123456789.") not in RUNS_ITS_ARGUMENTS
 
     @staticmethod
     def _incidental(steps: tuple[tuple[cst.CSTNode, str], ...], an: Analyzer) -> bool:

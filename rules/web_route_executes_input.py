@@ -6,11 +6,10 @@ from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import Rule
-from datasec_scan.semantics.constants import fold_str
 from datasec_scan.tree import names_in
 
 from . import _prescreen as ps
-from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional
+from ._remote import REQUEST, Analyzer, code_of, is_route, keyword, positional, shell_code
 
 _NOT_INPUT = {"self", "cls", "request", "req", "response", "db", "session", "background_tasks", "current_user", "user",
               "settings", "app"}
@@ -28,7 +27,8 @@ class WebRouteExecutesInput(ps.CodeScreen, Rule):
     `self.get_argument(...)` — that
     reaches `eval`, `exec`, `compile`, `os.system`, `os.popen`, `subprocess` with `shell=True`,
     `pickle.loads`, `marshal.loads` or an unsafe `yaml.load`, directly or through variables; and
-    an argv spawner whose program is the request's (`subprocess.run(shlex.split(request.args["cmd"]))`).
+    an argv spawner whose program is the request's (`subprocess.run(shlex.split(request.args["cmd"]))`) or
+    that hands the request's text to a shell (`["sh", "-c", probe]`, `["cmd", "/c", x]`, `["python", "-c", x]`).
     Request data as one argument of a fixed program (`["ping", "-c", "1", host]`) is not reported.
 
     ## Why is this bad?
@@ -121,7 +121,7 @@ class WebRouteExecutesInput(ps.CodeScreen, Rule):
                 if isinstance(arg, (cst.List, cst.Tuple)):
                     if not arg.elements or not isinstance(arg.elements[0], cst.Element):
                         return
-                    code = _shell_code(arg, an)
+                    code = shell_code(arg, an.names)
                     if code is not None:  # `["sh", "-c", request.GET["cmd"]]`
                         arg = code
                         name += " (as a shell command)"
@@ -172,25 +172,3 @@ def _follow(expr: cst.BaseExpression, depth: int, params: set[str], found: list[
                 if isinstance(value, cst.BaseExpression) and id(value) in members:
                     _follow(value, depth + 1, params, found, seen, members, an)
 
-
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh", "python", "pythonw",
-                     "perl", "ruby", "node"})
-_CODE_FLAGS = frozenset({"-c", "/c", "/k", "-command", "-encodedcommand", "-ec", "-e"})
-
-
-def _shell_code(command: cst.List | cst.Tuple, an: Analyzer) -> cst.BaseExpression | None:
-    """The command text an argv list hands to a shell or interpreter: `["sh", "-c", CMD]`, `["cmd", "/c", CMD]`,
-    `["powershell", "-Command", CMD]`, `["python", "-c", CODE]`."""
-    values = [e.value for e in command.elements if isinstance(e, cst.Element)]
-    program = fold_str(values[0], an.names) if values else None
-    if program is None or len(values) < 3:
-        return None
-    if program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip("0123456789.") not in _SHELLS:
-        return None
-    for i, value in enumerate(values[1:-1], start=1):
-        flag = fold_str(value, an.names)
-        if flag is not None and flag.lower() in _CODE_FLAGS:
-            return values[i + 1]
-        if flag is None or not flag.startswith(("-", "/")):
-            return None  # `bash script.sh -c x`: the flag belongs to the script
-    return None
