@@ -206,6 +206,28 @@ def test_methods_called_through_instances_and_the_class() -> None:
     assert _sink_labels(code) == [{"env"}, {"env"}, {"host"}, set()]
 
 
+def test_functions_called_through_a_dispatch_table() -> None:
+    code = """
+    import os, socket
+
+    def run(value):
+        sink(value)
+
+    def show(value):
+        sink(value)
+
+    def quiet(value):
+        sink(value)
+
+    COMMANDS = {"run": run, "show": show}
+    HANDLERS = [quiet]
+    name = socket.gethostname()
+    COMMANDS[name](os.getenv("CMD"))
+    COMMANDS.get(name)(socket.gethostname())
+    """
+    assert _sink_labels(code) == [{"env", "host"}, {"env", "host"}, set()]
+
+
 def test_unfed_parameter_is_not_a_source() -> None:
     code = """
     def send(data):

@@ -30,7 +30,8 @@ How it works (the contract rules rely on; docs/egress.md has the long form):
   class) applies that function's summary: the labels its return values carry, with each of its
   parameters standing in for the caller's argument. `self.attr` is one variable per class, shared
   by all its methods. `threading.Thread(target=f, args=(x,))`, `threading.Timer`,
-  `multiprocessing.Process`, `atexit.register(f, x)`, `executor.submit(f, x)` count as calls of `f`.
+  `multiprocessing.Process`, `atexit.register(f, x)`, `executor.submit(f, x)` count as calls of `f`, and a call
+  through a command table bound once to a literal (`OPS[name](x)`, `OPS.get(name)(x)`) as a call of each entry.
 - A sink *inside* a helper (`def send(data): requests.post(url, data=data)`) needs no extra API:
   when the data reaching an expression comes from a parameter, `taints` follows the parameter back
   to every call site in the module (bounded depth) and reports the callers' sources, the path
@@ -997,6 +998,9 @@ class FlowAnalysis:
                     assert cur.cls is not None
                     return [(m, 0 if m.static else 1) for m in c.methods.get((id(cur.cls), func.attr.value), [])]
             return self._class_method_targets(func)
+        if isinstance(func, cst.Subscript) or isinstance(func, cst.Call) and isinstance(
+                func.func, cst.Attribute) and func.func.attr.value == "get":
+            return self._table_targets(func, s)
         if isinstance(func, cst.Name):
             name = func.value
             if f"<local>.{name}" not in self.names.qualified_names(func):
@@ -1006,6 +1010,25 @@ class FlowAnalysis:
                 targets += [(m, 1) for m in c.methods.get((id(cls), "__init__"), [])]
             return targets
         return []
+
+    def _table_targets(self, func: cst.Subscript | cst.Call, s: _Scope) -> list[tuple[_Scope, int]]:
+        """`COMMANDS[name](arg)`, `COMMANDS.get(name)(arg)`: every function of this module a dispatch table bound once
+        to a dict, list or tuple literal holds (a command table: which entry runs is chosen at run time)."""
+        table = func.value if isinstance(func, cst.Subscript) else func.func.value  # type: ignore[attr-defined]
+        if not isinstance(table, cst.Name):
+            return []
+        value = self.names.single_value(table.value)
+        if isinstance(value, cst.Dict):
+            entries = [e.value for e in value.elements if isinstance(e, cst.DictElement)]
+        elif isinstance(value, (cst.List, cst.Tuple)):
+            entries = [e.value for e in value.elements if isinstance(e, cst.Element)]
+        else:
+            return []
+        targets: list[tuple[_Scope, int]] = []
+        for entry in entries[:64]:
+            if isinstance(entry, cst.Name):
+                targets += self._resolve_targets(entry, s)
+        return targets
 
     def _class_method_targets(self, func: cst.Attribute) -> list[tuple[_Scope, int]]:
         """`handler.run(x)` with `handler = Handler()`, `Handler().run(x)`, `Handler.run(h, x)`: methods of a class
