@@ -38,7 +38,8 @@ _WHAT = {"shell_rc": "a shell startup file", "cron": "a cron table", "systemd": 
          "installed_package": "a module of another installed package",
          "app_injection": "another application's code (the Discord client's core module)",
          "ide_autorun": "an editor task that runs when the folder is opened"}
-_HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPPDATA": "%localappdata%"}
+_HOME_VARS = {"HOME": "~", "USERPROFILE": "~", "APPDATA": "%appdata%", "LOCALAPPDATA": "%localappdata%",
+              "XDG_CONFIG_HOME": "~/.config", "XDG_DATA_HOME": "~/.local/share"}
 _WRITERS = {"shutil.copy": 1, "shutil.copy2": 1, "shutil.copyfile": 1, "shutil.move": 1, "os.rename": 1,
             "os.replace": 1, "os.symlink": 1, "os.link": 1}
 _OPENERS = {"builtins.open", "io.open", "codecs.open", "os.open"}
@@ -171,7 +172,7 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             return value
         d = depth + 1
         if isinstance(expr, cst.Name):
-            bound = an.names.single_value(expr.value)
+            bound = an.local_value(expr.value, self._functions[-1] if self._functions else None)
             if bound is not None:
                 return self._fold(bound, d)
             if self._loops_over_site_folders(expr, an):
@@ -193,6 +194,9 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             if isinstance(expr.operator, cst.Add):
                 return self._fold(expr.left, d) + self._fold(expr.right, d)
             return "*"
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            left = self._fold(expr.left, d)  # `os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"`
+            return left if left != "*" else self._fold(expr.right, d)
         if isinstance(expr, cst.FormattedString):
             parts = []
             for part in expr.parts:
@@ -381,6 +385,16 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
                                                    for q in names)):
                 return True
         return False
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
