@@ -173,6 +173,14 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         self._scopes: list[_Scope] = []
         self._fetchers: dict[str, cst.CSTNode] = {}  # function -> its download, when it returns the downloaded path
         self._late_runs: list[tuple[cst.Call, cst.CSTNode, str]] = []  # runs in functions that download nothing
+        self._with_names: list[dict[str, cst.BaseExpression]] = []  # `with open(p) as fh:` blocks being visited
+
+    def visit_With(self, node: cst.With) -> None:
+        self._with_names.append({item.asname.name.value: item.item for item in node.items
+                                 if item.asname is not None and isinstance(item.asname.name, cst.Name)})
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._with_names.pop()
 
     def _keys(self, expr: cst.BaseExpression | None) -> frozenset[str]:
         """What identifies a path: its folded value and the variable names it is built from."""
@@ -297,7 +305,9 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
         a named temporary file stands for itself (what runs it names `f.name`)."""
         written = receiver
         if isinstance(receiver, cst.Name):
-            receiver = an.local_value(receiver.value, scope) or receiver
+            opened = next((names[receiver.value] for names in reversed(self._with_names) if receiver.value in names),
+                          None)  # the innermost `with ... as` of that name: a name reused for several files
+            receiver = opened or an.local_value(receiver.value, scope) or receiver
         if isinstance(receiver, cst.Call):
             qualified = an.call_names(receiver)
             if qualified & {"builtins.open", "io.open", "codecs.open"}:
@@ -338,8 +348,11 @@ class DownloadAndExecute(ps.CodeScreen, FunctionScopes, Rule):
             program = fold_str(first.elements[0].value, an.names) or ""
             interpreter = program.rsplit("/", 1)[-1].lower() in _INTERPRETERS or any(
                 q.startswith("sys.executable") for q in an.names.qualified_names(first.elements[0].value))
-            if interpreter and len(first.elements) > 1:
-                keys |= self._keys(first.elements[1].value)
+            script = first.elements[1].value if len(first.elements) > 1 else None
+            if not program and script is not None and not (fold_str(script, an.names) or "").startswith("-"):
+                interpreter = True  # `[_pythonw(), agent]`: a program found at run time, given a file to run
+            if interpreter and script is not None:
+                keys |= self._keys(script)
             words = [fold_str(e.value, an.names) or "*" for e in first.elements[:4] if isinstance(e, cst.Element)]
             return frozenset(keys | _run_file_names(words, ()))
         return own

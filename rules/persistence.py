@@ -172,7 +172,11 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             return value
         d = depth + 1
         if isinstance(expr, cst.Name):
-            bound = an.local_value(expr.value, self._functions[-1] if self._functions else None)
+            bound = an.names.single_value(expr.value)
+            if bound is None:  # bound once in the function the name is read in (and elsewhere too)
+                flow = an.flow()
+                function = flow.function_of(expr) if flow is not None else None
+                bound = an.local_value(expr.value, function) if function is not None else None
             if bound is not None:
                 return self._fold(bound, d)
             if self._loops_over_site_folders(expr, an):
@@ -209,6 +213,11 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
             key = fold_str(expr.slice[0].slice.value, an.names) if isinstance(expr.slice[0].slice, cst.Index) else None
             if key in _HOME_VARS and any("environ" in q for q in an.names.qualified_names(expr.value)):
                 return _HOME_VARS[key]
+            index = fold(expr.slice[0].slice.value, an.names) if isinstance(expr.slice[0].slice, cst.Index) else None
+            flow = an.flow() if isinstance(expr.value, cst.Call) and type(index) is int else None
+            returned = flow.single_return(expr.value) if flow is not None else None  # `agent, vbs = _paths()`
+            if isinstance(returned, (cst.Tuple, cst.List)) and 0 <= index < len(returned.elements):  # type: ignore
+                return self._fold(returned.elements[index].value, d)  # type: ignore[index]
             return "*"
         if isinstance(expr, cst.Call):
             qualified = an.call_names(expr)
@@ -385,16 +394,6 @@ class Persistence(CappedInTestCode, ps.CodeScreen, Rule):
                                                    for q in names)):
                 return True
         return False
-
-    def __init__(self, context) -> None:
-        super().__init__(context)
-        self._functions: list[cst.FunctionDef] = []  # the enclosing functions, innermost last
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._functions.append(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._functions.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         an = Analyzer.of(self.context)
