@@ -41,6 +41,7 @@ _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "di
            "websocket", "upgrade", "keep-alive", "close", "chunked", "gzip", "h2c"}  # (protocol words in headers)
 
 _NOT_MAGIC = frozenset(_BORING | _STATES)
+_NESTED_IFS = 2  # how deep `if`s inside the magic branch are searched for what grants access
 _DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use
 
 
@@ -158,11 +159,14 @@ def _may_be_credential_named(expr: ast.AST) -> bool:
     return True
 
 
-def _may_grant(body: list[ast.stmt], func: str, code: Callable[[ast.AST], str]) -> bool:
+def _may_grant(body: list[ast.stmt], func: str, code: Callable[[ast.AST], str], depth: int = 0) -> bool:
     """`_grant` on CPython's tree, looser: an authenticator returning anything, any `session...` target."""
     for st in body:
         kind = type(st)
-        if kind is ast.Return and st.value is not None:
+        if kind is ast.If and depth < _NESTED_IFS:
+            if _may_grant(st.body, func, code, depth + 1) or _may_grant(st.orelse, func, code, depth + 1):
+                return True
+        elif kind is ast.Return and st.value is not None:
             value = st.value
             if _AUTHENTICATOR.search(func) or isinstance(value, ast.Constant) and value.value is True:
                 return True
@@ -424,9 +428,16 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
 
     # --- the branch ------------------------------------------------------------------------------
 
-    def _grant(self, body: cst.BaseSuite, func: str = "") -> str | None:
+    def _grant(self, body: cst.BaseSuite, func: str = "", depth: int = 0) -> str | None:
         statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
         for stmt in statements:
+            if isinstance(stmt, cst.If) and depth < _NESTED_IFS:  # `if user is not None: return user`
+                orelse = stmt.orelse.body if isinstance(stmt.orelse, cst.Else) else stmt.orelse  # (an `elif`: an If)
+                found = self._grant(stmt.body, func, depth + 1) or (
+                    self._grant(orelse, func, depth + 1) if orelse is not None else None)  # type: ignore[arg-type]
+                if found:
+                    return found
+                continue
             lines = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else []
             for small in lines:
                 if isinstance(small, cst.Return) and small.value is not None:
