@@ -40,6 +40,9 @@ _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "di
            "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default",
            "websocket", "upgrade", "keep-alive", "close", "chunked", "gzip", "h2c"}  # (protocol words in headers)
 
+# A token decoded without checking its signature: whoever wrote it is believed (`jwt.decode(t, options=
+# {"verify_signature": False})`, python-jose's `verify=False`).
+_UNVERIFIED = re.compile(r"""verify_signature['"]?\s*:\s*False|\bverify\s*=\s*False""")
 _NOT_MAGIC = frozenset(_BORING | _STATES)
 _NESTED_IFS = 2  # how deep `if`s inside the magic branch are searched for what grants access
 _DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use
@@ -173,7 +176,7 @@ def _may_grant(body: list[ast.stmt], func: str, code: Callable[[ast.AST], str], 
             if isinstance(value, ast.Call) and (_GRANT_CALLS.search(code(value.func)) or isinstance(
                     value.func, ast.Name) and any(isinstance(a, ast.Starred) for a in value.args)):
                 return True
-            if _GRANT_WORDS.search(code(value)):
+            if _GRANT_WORDS.search(code(value)) or _UNVERIFIED.search(code(value)):
                 return True
         elif kind is ast.Expr and isinstance(st.value, ast.Call) and _GRANT_CALLS.search(code(st.value.func)):
             return True
@@ -195,8 +198,9 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
     `request.GET/POST/META/COOKIES`, FastAPI parameters) or a credential-named value
     (`password`, `token`, `api_key`, `X-Auth` header...) and a hard-coded literal, where the
     true branch grants access: `return True`, `login_user(...)`, setting `session[...]`,
-    returning an admin view, calling the wrapped view (skipping the check), or returning a user
-    from an `authenticate`/`login` function — in web handlers and in functions named like
+    returning an admin view, calling the wrapped view (skipping the check), returning a token decoded
+    without checking its signature (`options={"verify_signature": False}`), or returning a user
+    from an `authenticate`/`login` function, also from an `if` nested in the branch — in web handlers and in functions named like
     auth/login/check/verify or like a way around them (override, bypass, master, backdoor).
     `return <secret> == "..."` counts only for secret-named values (password, token, key...).
     Comparisons with `None`/`""` or with state and scheme words (`"enabled"`, `"basic"`, `"ldap"`),
@@ -452,6 +456,8 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
                             return f"calls the protected view `{name}` without the check"
                     if _GRANT_WORDS.search(code_of(value, 200)):
                         return f"returns `{short(code_of(value), 40)}`"
+                    if _UNVERIFIED.search(code_of(value, 400)):
+                        return "returns a token decoded without checking its signature"
                     text = code_of(value, 200)
                     if _AUTHENTICATOR.search(func) and not isinstance(value, (cst.SimpleString, cst.Integer)) and \
                             text not in ("None", "False") and "anonymous" not in text.lower():
