@@ -54,6 +54,9 @@ _PATH_BUILDERS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pa
                             "pathlib.Path().joinpath", "os.path.abspath", "os.path.dirname"})
 # Programs that run what their arguments say (shells, interpreters, launchers); a fixed program not among them
 # (`["yt-dlp", url]`, `["ffmpeg", "-i", url]`) is given fetched data as its input, not as a command to run.
+# A YAML tag that makes an unsafe loader call a Python callable (`!!python/object/apply:os.system`, also written as
+# the full `tag:yaml.org,2002:python/object/new:` form).
+_YAML_PYTHON_CALL = re.compile(r"python/object/(?:apply|new):([\w.]+)")
 _MAX_COMMAND_STEPS = 12  # fetch -> variables -> a helper or two -> spawn; longer trips are incidental data
 # Decoders that hide text (not `codecs.decode(b, "utf-8")` or `reversed`): code a file or variable holds in one of
 # these forms was encoded so that a reader of the package would not see it.
@@ -262,6 +265,21 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                 qualified = f"{qualified}({inner[1]})"
             arg = inner[2]
         self._check(node, kind, qualified, arg, an)
+
+    def _yaml_call(self, node: cst.Call, sink: str, document: cst.BaseExpression, an: Analyzer) -> bool:
+        """A literal YAML document loaded with an unsafe loader whose `!!python/object/apply:` (or `/new:`) tag
+        calls something when it is loaded: code hidden in configuration data."""
+        text = fold_str(document, an.names)
+        found = _YAML_PYTHON_CALL.search(text) if text else None
+        if found is None:
+            return False
+        what = match_command(text, DOWNLOAD_EXEC_COMMANDS) or match_command(text, REVERSE_SHELL_COMMANDS)
+        shown, secrets = snippet(text[found.start():found.start() + 200])
+        self.report(node, f"{sink} of a literal YAML document whose `{found.group(0)}` tag calls "
+                    f"`{found.group(1)}` when it is loaded" + (f" ({what})" if what else "") + f": `{shown}`",
+                    severity=Severity.CRITICAL if what else Severity.HIGH, confidence=Confidence.HIGH,
+                    secrets=secrets, flow=((document, "YAML document with a call tag"), (node, f"sink: {sink}")))
+        return True
 
     def _check_pyarmor(self, node: cst.Call) -> bool:
         """`__pyarmor__(__name__, __file__, b"PY...")`: the PyArmor runtime decrypts and runs a code object that
@@ -512,6 +530,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             sources[DECODED] = None  # type: ignore[assignment]
         if not sources and kind == "deserialize" and peeled is not None and "marshal" in qualified:
             sources[DECODED] = None  # type: ignore[assignment]  # marshal of a literal: hidden code objects
+        if not sources and kind == "deserialize" and "yaml" in qualified and self._yaml_call(node, sink, arg, an):
+            return
         if not sources:
             computed = self._computed_sink(node, an) if kind == "code" and payload is None else None
             if computed is not None:
