@@ -412,7 +412,8 @@ class Analyzer:
             found.append(NETWORK)
         if any_match(qualified, LISTENER_CALLS):
             found.append(LISTENER)
-        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SOCKET_METHODS:
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SOCKET_METHODS and not self._local_pipe(
+                call.func.value):
             receiver = self.names.qualified_names(call.func.value)
             server_side = any(fnmatch.fnmatchcase(r, "*.accept()[[]0[]]*") for r in receiver) or (
                 isinstance(call.func.value, cst.Attribute) and self._handler_input(call.func.value))
@@ -449,6 +450,21 @@ class Analyzer:
             if peeled is not None and peeled.layers:
                 found.append(DECODED)
         return tuple(found)
+
+    def _local_pipe(self, receiver: cst.BaseExpression) -> bool:
+        """An end of `multiprocessing.Pipe()`: what it receives comes from the program's own processes."""
+        if "Pipe" not in self.context.text:
+            return False
+        values: list[cst.BaseExpression] = [receiver]
+        if isinstance(receiver, (cst.Name, cst.Attribute)):
+            flow = self.flow()
+            values += flow.values_of(receiver)[:4] if flow is not None else []
+        for value in values:
+            if isinstance(value, cst.Subscript):
+                value = value.value  # `parent, child = Pipe()`: each end is the call's result indexed
+            if any(q.startswith(_PIPES) for q in self.names.qualified_names(value)):
+                return True
+        return False
 
     def _fetch_command(self, call: cst.Call) -> bool:
         """A spawned command that fetches a URL and prints it (`curl -s URL`, `wget -qO- URL`, `Invoke-WebRequest`)."""
@@ -894,6 +910,9 @@ def shell_decoded(text: str) -> tuple[str | None, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return (decoded, program) if decoded.strip() else None
+
+
+_PIPES = ("multiprocessing.Pipe()", "multiprocessing.connection.Pipe()", "multiprocessing.context.Pipe()")
 
 
 def _fstring_text(source: str, raw: bool) -> str:
