@@ -314,7 +314,7 @@ NONSECRET_FIRST = frozenset({
     "enabled", "require", "requires", "show", "min", "max", "num", "no", "skip", "allow", "check", "validate", "get",
     "set", "eos", "bos", "pad", "unk", "mask", "sep", "cls", "start", "end", "special", "stop", "begin", "image", "audio",
     "video", "vision", "eot", "eom", "fim", "think", "tool", "additional", "last", "first", "sync", "cancel", "cancellation",
-    "idempotency", "resume", "cursor", "marker", "lexer", "parse", "parser",
+    "idempotency", "resume", "cursor", "marker", "lexer", "parse", "parser", "spdx", "label",
 })
 NONSECRET_LAST = frozenset({
     "path", "paths", "file", "files", "filename", "url", "urls", "uri", "endpoint", "name", "names", "type", "types",
@@ -368,7 +368,14 @@ _IDENTIFIER_LIKE = re.compile(r"^_{0,2}(?:[a-z]+(?:[_.:-][a-z]+){1,8}|[A-Z]+(?:_
 
 
 # A class or type name (`V1SecretVolumeSource`, `ServiceAccountTokenProjection`): an API model's field types.
-_CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?(?:[A-Z][a-z]+){2,8}|(?:[A-Z][a-z]+){3,8})$")
+_CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?(?:[A-Z][a-z]+){2,8}|(?:[A-Z][a-z]+){3,8}|"
+                         r"[A-Z]{2,5}(?:[A-Z][a-z]+){2,8})$")  # (and `AWSSecretKey`: a field's name after an acronym)
+# A type in a schema (`"password": "string"`, `"passphrase": "string?"`): what a field holds, not its value.
+_TYPE_NAME = re.compile(r"^(?:string|str|boolean|bool|integer|number|float|double|object|array|binary|bytes|"
+                        r"text|null|date|datetime|uuid|secret|password)(?:\?|\[\])*$", re.IGNORECASE)
+# Words and numbers joined by punctuation (`389-exception`, `gpl-2.0-plus`, `auth-request-type/at`): an identifier,
+# a label or a slug. A human password may look like this, so it only counts for names that are not passwords.
+_SLUG = re.compile(r"^(?:[a-z]+|\d+)(?:[-_.:/](?:[a-z]+|\d+(?:\.\d+)*)){1,8}$")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
 # An expression naming where a value is, with an index: `Jobs[-1].JobId` (a JMESPath in botocore's paginators).
 _ACCESS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\[-?\d*\](?:\[-?\d*\]|\.[A-Za-z_]\w*)*$")
@@ -396,13 +403,17 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v) or \
             _ACCESS_PATH.match(v):
         return None
-    if _CLASS_NAME.match(v) and not (name and is_password_name(name)):
+    if _TYPE_NAME.match(v) or v.startswith("LicenseRef-"):
+        return None
+    if not (name and is_password_name(name)) and (_CLASS_NAME.match(v) or _SLUG.match(v) and re.search(
+            "[a-z]{4}", v)):
         return None  # (a password may be words run together; a token, key or secret is not)
     if name:
         norm = re.sub(r"[^a-z0-9]", "", v.lower())
         name_norm = re.sub(r"[^a-z0-9]", "", name.lower())
-        if norm == name_norm or norm in name_norm or v.lower() in name_words(name):
-            return None
+        if norm == name_norm or norm in name_norm or v.lower() in name_words(name) or (
+                len(name_norm) >= 8 and name_norm in norm and norm.replace(name_norm, "", 1).isalpha()):
+            return None  # (`"refresh_token": "hf_oauth__refresh_token"`: a value that names itself)
     if not v.isprintable():
         return None
     if looks_like_example(v):

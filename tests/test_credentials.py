@@ -345,3 +345,26 @@ def test_config_file_values_in_templates_and_tests_are_lowered(ruleset) -> None:
         source = "- SMTP_PASSWORD=Np5Rt7Vb9\n" if path.endswith(".yml") else "SMTP_PASSWORD=Np5Rt7Vb9\n"
         findings, _ = _scan_and_render(path, source, ruleset, [])
         assert [f.severity for f in findings if f.rule == "DS206"] == [expected], path
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("password", "string"),                           # a schema's type for the field
+    ("passphrase", "string?"),
+    ("SECRET_KEY", "AWSSecretKey"),                    # the name of a field looked up in a file
+    ("license_key", "389-exception"),                  # a license identifier
+    ("license_key", "LicenseRef-scancode-example"),
+    ("REQUEST_TYPE_ACCESS_TOKEN", "auth-request-type/at"),
+    ("refresh_token", "hf_oauth__refresh_token"),      # a value naming itself
+    ("spdx_license_key", "Zk8Qw2Lm9Xp4Rt7V"),          # an SPDX identifier's field
+])
+def test_names_and_identifiers_are_not_credentials(name: str, value: str) -> None:
+    assert not creds.is_secret_name(name) or creds.classify_value(value, name) is None
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("password", "summer-2024"),                      # a human password made of a word and a number
+    ("api_key", "example-token-Zk8Qw2Lm9Xp4"),
+    ("license_key", "A1B2-C3D4-E5F6-G7H8"),
+])
+def test_secret_values_beside_those_shapes_still_count(name: str, value: str) -> None:
+    assert creds.is_secret_name(name) and creds.classify_value(value, name) is not None
