@@ -56,7 +56,8 @@ HASH_FORMS = re.compile(
     r"|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$"
 )
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|t|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|examples?|samples?)(?:[/\\]|$)", re.IGNORECASE)
+TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|t|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|docs_src|"
+                       r"examples?|samples?|tutorials?)(?:[/\\]|$)", re.IGNORECASE)
 
 
 def shannon_entropy(value: str) -> float:
@@ -395,10 +396,27 @@ def looks_strong(value: str) -> bool:
     return (len(value) >= 12 and entropy >= 3.0 and classes >= 3) or (len(value) >= 16 and entropy >= 3.3 and classes >= 2)
 
 
+def public_key_der(value: str) -> bool:
+    """Base64 DER of a public key or certificate (`MIIBIjANBgkq...`): a SEQUENCE whose first element is a SEQUENCE
+    (SubjectPublicKeyInfo, Certificate), where a private key's (PKCS#1, PKCS#8, SEC1) is its version INTEGER."""
+    if not value.startswith("M") or len(value) < 60:
+        return False
+    try:
+        der = base64.b64decode(value[:64], validate=True)
+    except ValueError:
+        return False
+    if len(der) < 6 or der[0] != 0x30:
+        return False
+    size = der[1] & 0x7F if der[1] & 0x80 else 0
+    return 2 + size < len(der) and der[2 + size] == 0x30
+
+
 def classify_value(value: str, name: str = "", min_length: int = 6) -> str | None:
     """None when the value is not a credential, else "example", "hash", "weak" or "strong"."""
     v = value.strip()
     if len(v) < min_length or len(v) > 4096 or is_placeholder(v) or any(c.isspace() for c in v):
+        return None
+    if public_key_der(v):
         return None
     if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v) or \
             _ACCESS_PATH.match(v):

@@ -368,3 +368,15 @@ def test_names_and_identifiers_are_not_credentials(name: str, value: str) -> Non
 ])
 def test_secret_values_beside_those_shapes_still_count(name: str, value: str) -> None:
     assert creds.is_secret_name(name) and creds.classify_value(value, name) is not None
+
+
+def test_public_keys_are_not_secrets_and_private_keys_are() -> None:
+    filler = "Zk8Qw2Lm9Xp4Rt7Vn3Bc" * 12
+    rsa_public = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + filler
+    ec_public = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" + filler
+    pkcs8_private = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC" + filler
+    pkcs1_private = "MIIEpAIBAAKCAQEA" + filler
+    assert creds.public_key_der(rsa_public) and creds.public_key_der(ec_public)
+    assert creds.classify_value(rsa_public, "_TOKEN") is None
+    assert not creds.public_key_der(pkcs8_private) and not creds.public_key_der(pkcs1_private)
+    assert creds.classify_value(pkcs8_private, "_TOKEN") is not None
