@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from datasec_scan.model import Category, Confidence, Severity
 from datasec_scan.rule import ArchiveMatch, ArchiveRule, Example
 
+from ._credentials import in_test_path
+
 _RECORD = re.compile(r"^[^/]+\.dist-info/RECORD$")
 _SIGNATURES = re.compile(r"^[^/]+\.dist-info/RECORD(?:\.jws|\.p7s)?$")
 
@@ -24,9 +26,11 @@ class RecordMismatch(ArchiveRule):
 
     ## What it does
     Reads `*.dist-info/RECORD` — the list of every file with its sha256 — of a wheel, and of each
-    installed distribution, and compares it with what is really there. A file whose content does
-    not match its recorded hash is reported high (in an installed environment: modified after
-    installation). A wheel member not listed in RECORD, or a wheel without a RECORD, is reported
+    installed distribution, and compares it with what is really there. A file that runs (Python
+    code, a `.pth`, a native library, a script) whose content does not match its recorded hash is
+    reported high (in an installed environment: modified after installation), other files
+    (metadata, data) medium; a wheel kept among the tests or examples of the scanned tree (a
+    fixture, never installed) one step lower. A wheel member not listed in RECORD, or a wheel without a RECORD, is reported
     medium; a listed file that is absent low.
 
     ## Why is this bad?
@@ -107,8 +111,20 @@ class RecordMismatch(ArchiveRule):
             if _b64(member.sha256) != expected:
                 when = "was modified after installation" if view.format == "installed" else "does not match RECORD"
                 yield ArchiveMatch(record.name, f"`{path}` {when}: sha256 {_b64(member.sha256)[:12]}… instead of "
-                                   f"{expected[:12]}…", line=number)
+                                   f"{expected[:12]}…", line=number, severity=_mismatch_severity(view.path, path))
         if view.format == "wheel":
             for name in sorted(set(files) - listed):
                 if not _SIGNATURES.match(name):
                     yield ArchiveMatch(name, f"`{name}` is in the wheel but not in RECORD", severity=Severity.MEDIUM)
+
+
+_RUNS = (".py", ".pyw", ".pth", ".so", ".pyd", ".dll", ".dylib", ".exe", ".sh", ".bat", ".cmd", ".ps1", ".pyc")
+
+
+def _mismatch_severity(archive: str, member: str) -> Severity:
+    """High for a file that runs (code, a `.pth`, a native library, a script), medium for data and metadata; one step
+    lower for a wheel kept among the tests or examples of the scanned tree (a fixture, never installed)."""
+    runs = member.lower().endswith(_RUNS) or member.split("/")[-2:-1] == ["scripts"]
+    if in_test_path(archive):
+        return Severity.MEDIUM if runs else Severity.LOW
+    return Severity.HIGH if runs else Severity.MEDIUM

@@ -36,3 +36,16 @@ def test_wheel_installs_into_fresh_venv_and_scans(tmp_path: Path) -> None:
     assert '"DS201"' in scan.stdout and "AKIAIOSFODNN7EXAMPLE" not in scan.stdout
     listed = subprocess.run([str(env / "bin" / "datasec-scan"), "rules"], capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0 and "DS201" in listed.stdout
+
+
+def test_record_mismatch_severity_follows_what_the_file_does_and_where_the_wheel_is() -> None:
+    from datasec_rules.record_mismatch import _mismatch_severity
+    from datasec_scan.model import Severity
+
+    wheel = "dist/demo-1.0-py3-none-any.whl"
+    fixture = "poetry-2.5.1.tar.gz!/poetry-2.5.1/tests/fixtures/distributions/demo-1.0-py3-none-any.whl"
+    assert _mismatch_severity(wheel, "demo/__init__.py") == Severity.HIGH
+    assert _mismatch_severity(wheel, "demo-1.0.data/scripts/demo") == Severity.HIGH
+    assert _mismatch_severity(wheel, "demo-1.0.dist-info/METADATA") == Severity.MEDIUM
+    assert _mismatch_severity(fixture, "demo/__init__.py") == Severity.MEDIUM
+    assert _mismatch_severity(fixture, "demo-1.0.dist-info/METADATA") == Severity.LOW
