@@ -44,6 +44,7 @@ _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "di
 # {"verify_signature": False})`, python-jose's `verify=False`).
 _UNVERIFIED = re.compile(r"""verify_signature['"]?\s*:\s*False|\bverify\s*=\s*False""")
 _NOT_MAGIC = frozenset(_BORING | _STATES)
+_REQUEST_PARAMETERS = ("request", "req", "self", "cls")  # a handler's request, as its parameter or attribute
 _NESTED_IFS = 2  # how deep `if`s inside the magic branch are searched for what grants access
 _DEF_NAME: list[re.Pattern[str]] = []  # compiled at first use
 
@@ -390,11 +391,22 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
             if fold(subject, an.names) is not None:
                 continue
             inner = self._undigest(subject)
-            request = REQUEST in an.sources(inner, want=(REQUEST,), use_flow=False,
-                                            scope=self._nodes[-1] if self._nodes else None)
+            request = not self._plain_parameter(inner) and REQUEST in an.sources(
+                inner, want=(REQUEST,), use_flow=False, scope=self._nodes[-1] if self._nodes else None)
             if request or self._credential_named(inner):
                 return subject, value, request
         return None
+
+    def _plain_parameter(self, expr: cst.BaseExpression) -> bool:
+        """`parts[2]` where `parts` is a parameter of the enclosing function that is no route: the module's other
+        bindings of the name (`parts = request.path.split("/")` elsewhere) say nothing about it."""
+        while isinstance(expr, (cst.Subscript, cst.Attribute, cst.Call)):
+            expr = expr.func if isinstance(expr, cst.Call) else expr.value
+        if not isinstance(expr, cst.Name) or expr.value in _REQUEST_PARAMETERS or not self._nodes or (
+                self._functions[-1][1]):
+            return False
+        params = self._nodes[-1].params
+        return any(p.name.value == expr.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
 
     @staticmethod
     def _undigest(expr: cst.BaseExpression) -> cst.BaseExpression:
