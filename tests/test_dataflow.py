@@ -228,6 +228,21 @@ def test_functions_called_through_a_dispatch_table() -> None:
     assert _sink_labels(code) == [{"env", "host"}, {"env", "host"}, set()]
 
 
+def test_calls_on_imported_names_store_nothing_into_them() -> None:
+    code = """
+    import os
+    from dashboards import api
+
+    board = {"description": os.getenv("HOST")}
+    api.Screenboard.update(**board)
+    sink(api)
+    settings = {}
+    settings.update(board)
+    sink(settings)
+    """
+    assert _sink_labels(code) == [set(), {"env"}]
+
+
 def test_unfed_parameter_is_not_a_source() -> None:
     code = """
     def send(data):

@@ -468,6 +468,7 @@ class _Collector(Visitor):
             for a in node.names:
                 name = a.asname.name.value if a.asname and isinstance(a.asname.name, cst.Name) else a.name.value
                 self.scope.locals.add(str(name))
+                self.imported.add(str(name))
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append((node, self.scope))
@@ -477,7 +478,8 @@ class _Collector(Visitor):
             self._copy(node)
         if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS:
             root = self.root(func.value)
-            if root is not None and not (root in self.imported and isinstance(func.value, cst.Name)):
+            # (`api.Screenboard.update(**board)` is a call of a library, not a store into the module `api`)
+            if root is not None and not (root in self.imported and dotted(func.value) != "os.environ"):
                 self._store(root, [arg.value for arg in node.args], node, f".{func.attr.value}()")
         elif last in _DUMP_NAMES:
             self._dump(node, last)
