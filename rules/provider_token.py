@@ -35,6 +35,10 @@ _ESCAPES = re.compile(r"\\[nrt]")
 _STANDIN = re.compile(r"\.\.\.|…|[xX]{6}|<[^>\n]{1,80}>|\$\{|\{\{")
 _HEX_DIGEST = re.compile(r"[0-9a-f]{40}")  # a git commit or SHA-1 beside a key id, not its base64 secret
 _EXAMPLE_CONTEXT = re.compile(r"(?i)AccountName=devstoreaccount1")
+# Prose introducing a value as a sample, shortly before it (API documentation: "A token looks something like
+# this: <code>sp=r&amp;...&amp;sig=...</code>").
+_EXAMPLE_PROSE = re.compile(r"(?i)\b(?:looks? (?:something )?like(?: this)?:|for (?:example|instance)\b|e\.g\.|"
+                            r"an example\b|example:|sample:)")
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def _judge(fmt: TokenFormat, secret: str, text: str, start: int) -> TextMatch | 
     line_start = text.rfind("\n", lo, start) + 1 or lo
     line_end = text.find("\n", start, start + 300)
     line = text[line_start:line_end if line_end >= 0 else min(len(text), start + 300)]
-    if verdict == "example" or looks_like_example(secret) or _EXAMPLE_CONTEXT.search(line):
+    if verdict == "example" or looks_like_example(secret) or _EXAMPLE_CONTEXT.search(line) or _EXAMPLE_PROSE.search(
+            text, max(0, start - 240), start):
         return TextMatch(0, 0, f"{fmt.provider} that looks like a documented example or test value; "
                          "make sure it is not a real credential", Severity.LOW, Confidence.LOW, (secret,))
     return TextMatch(0, 0, message + "; revoke it and load it from the environment or a secret manager",

@@ -380,3 +380,13 @@ def test_public_keys_are_not_secrets_and_private_keys_are() -> None:
     assert creds.classify_value(rsa_public, "_TOKEN") is None
     assert not creds.public_key_der(pkcs8_private) and not creds.public_key_der(pkcs1_private)
     assert creds.classify_value(pkcs8_private, "_TOKEN") is not None
+
+
+def test_a_token_introduced_as_a_sample_in_prose_is_an_example() -> None:
+    sas = "sv=2021-06-08&sr=c&sig=Zk8Qw2Lm9Xp4Rt7Vn3BcZk8Qw2Lm9Xp4Rt7Vn3BcQ%3D"
+    doc = f'{{"documentation": "<p>A token looks something like this:</p> <code>sp=r&amp;{sas}</code>"}}\n'
+    (m,) = list(ProviderToken(FileContext("service-2.json", doc, "json")).scan(doc))
+    assert m.severity == Severity.LOW and "documented example" in m.message
+    config = f'AZURE_SAS = "{sas}"\n'
+    (m,) = list(ProviderToken(FileContext("a.py", config, "python")).scan(config))
+    assert m.severity >= Severity.MEDIUM
