@@ -296,14 +296,28 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
                     "cannot be read or reviewed", severity=Severity.MEDIUM, confidence=Confidence.HIGH)
         return True
 
+    @staticmethod
+    def _native_function(func: cst.BaseExpression, an: Analyzer) -> str | None:
+        """The name a ctypes function is called by: `k.RtlMoveMemory`, or `move` bound to
+        `getattr(k, "Rtl" + "Move" + "Memory")` (a name assembled so that it is not written out)."""
+        if isinstance(func, cst.Attribute):
+            return func.attr.value
+        if not isinstance(func, cst.Name):
+            return None
+        bound = an.names.single_value(func.value)
+        if isinstance(bound, cst.Call) and len(bound.args) >= 2 and "builtins.getattr" in an.call_names(bound):
+            return fold_str(bound.args[1].value, an.names)
+        return None
+
     def _check_shellcode(self, node: cst.Call, an: Analyzer) -> bool:
         """Fetched or decoded bytes copied into memory the code allocated executable: a shellcode loader."""
-        if not isinstance(node.func, cst.Attribute) or node.func.attr.value not in _SHELLCODE_COPIES:
+        called = self._native_function(node.func, an)
+        if called not in _SHELLCODE_COPIES:
             return False
         text = self.context.text
         if not any(m in text for m in _EXECUTABLE_MEMORY):
             return False
-        at = _SHELLCODE_COPIES[node.func.attr.value]
+        at = _SHELLCODE_COPIES[called]
         if at == 0 and not (any(m in text for m in _MADE_EXECUTABLE) and any(m in text for m in _JUMPED_INTO)):
             return False
         args = positional(node)

@@ -121,6 +121,7 @@ _TRANSFORM_METHODS = frozenset({
     "b85encode", "a85encode", "urlsafe_b64encode", "encodebytes", "hexlify", "compress", "encrypt", "urlencode",
     "quote", "quote_plus", "pack", "packb", "hex", "to_json", "serialize", "fernet_encrypt", "xor", "translate",
     "findall", "finditer", "search", "match", "fullmatch", "sub", "split", "readlines", "decrypt",
+    "from_buffer_copy", "from_buffer",  # a ctypes array over the bytes (`(c_char * n).from_buffer_copy(data)`)
 })
 # Calls that never carry their arguments' taint into their result (new data comes back).
 _OPAQUE_PREFIXES = ("requests.", "httpx.", "aiohttp.", "urllib.request.", "urllib3.", "http.client.", "socket.",
