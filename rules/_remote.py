@@ -90,7 +90,8 @@ _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
               "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__", "curl", "wget", "WebRequest",
               *_catalog.names("inbound", "chat.modules"),  # (a chat bot's messages)
-              *_catalog.names("inbound", "events.modules")),  # (an event handler's arguments)
+              *_catalog.names("inbound", "events.modules"),  # (an event handler's arguments)
+              "on_message", "message_callback_add"),  # (a network client's message callback)
     SOCKET: ("socket", "recv", "open_connection", "Telnet", "websocket"),
     LISTENER: ("accept", "rfile", "RequestHandler", "recv", "self.request", "self.path",
                *_catalog.names("inbound", "events.modules")),
@@ -227,6 +228,7 @@ class Analyzer:
         self._scope_members: dict[int, frozenset[int]] = {}
         self._chat: bool | None = None  # whether the module imports a chat-bot library
         self._events: bool | None = None  # whether the module imports an event-handler library (Socket.IO)
+        self._message_callbacks: frozenset[str] | None = None  # functions registered as `on_message` callbacks
 
     @classmethod
     def of(cls, context: FileContext) -> Analyzer:
@@ -400,6 +402,8 @@ class Analyzer:
                 found.append(NETWORK)
             if isinstance(expr, cst.Name):
                 found.extend(label for label in self._event_argument(expr) if label not in found)
+                if NETWORK not in found and self._message_callback_argument(expr):
+                    found.append(NETWORK)
             return tuple(found)
         return ()
 
@@ -562,6 +566,21 @@ class Analyzer:
             elif any_match(registered, SERVER_EVENTS):
                 labels.append(LISTENER)
         return tuple(labels)
+
+    def _message_callback_argument(self, name: cst.Name) -> bool:
+        """A parameter (after the first) of a function a network client calls with each message it receives:
+        registered as `on_message` (`WebSocketApp(url, on_message=f)`, paho-mqtt's `client.on_message = f`, STOMP) or
+        with `message_callback_add(topic, f)`."""
+        if self._message_callbacks is None:
+            text = self.context.text
+            self._message_callbacks = frozenset(m.group(1) for m in _MESSAGE_CALLBACK.finditer(text)) if (
+                "on_message" in text or "message_callback_add" in text) else frozenset()
+        if not self._message_callbacks:
+            return False
+        flow = self.flow()
+        function = flow.function_of(name) if flow is not None else None
+        return function is not None and function.name.value in self._message_callbacks and (
+            name.value in self._parameters(function, skip=1))
 
     @staticmethod
     def _handler_input(expr: cst.Attribute) -> bool:
@@ -912,6 +931,8 @@ def shell_decoded(text: str) -> tuple[str | None, str] | None:
     return (decoded, program) if decoded.strip() else None
 
 
+# `on_message=f`, `client.on_message = self.f`, `client.message_callback_add("t/#", f)`: the callback's name.
+_MESSAGE_CALLBACK = re.compile(r"(?:\bon_message\s*=\s*|\bmessage_callback_add\s*\([^,()]+,\s*)(?:self\.)?(\w+)")
 _PIPES = ("multiprocessing.Pipe()", "multiprocessing.connection.Pipe()", "multiprocessing.context.Pipe()")
 
 
