@@ -1028,6 +1028,11 @@ class Analyzer:
         for cand in candidates:
             if isinstance(cand, cst.Await):  # `ws = await websockets.connect(u)`
                 cand = cand.expression
+            inner = cand
+            while isinstance(inner, (cst.Subscript, cst.Attribute)):  # `MongoClient(uri)["db"]["users"]`
+                inner = inner.value
+            if inner is not cand and isinstance(inner, cst.Call):
+                cand = inner
             if isinstance(cand, cst.Call):
                 sink = self.sink(cand)
                 if sink is not None and (sink.spec.connects or (

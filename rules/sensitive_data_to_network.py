@@ -42,7 +42,7 @@ class SensitiveDataToNetwork(CodeTextScreen, Rule):
     (`shutil.make_archive`, `zipfile`, `tarfile` into a buffer) of such paths carry their data.
     Sinks: `requests`/`httpx`/`aiohttp`/`urllib`/`urllib3`/`http.client` (body, params, headers,
     URL), sockets, `smtplib`, `ftplib`, `paramiko` SFTP, `curl`/`wget`/`nc` subprocesses,
-    webhook clients, cloud uploads. (Data smuggled in DNS names is DS304's.)
+    webhook clients, cloud uploads, MongoDB writes. (Data smuggled in DNS names is DS304's.)
 
     Severity follows what flows: credential files, browser and wallet stores are **critical**; the
     whole environment, secret-named variables (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASS*`,

@@ -439,7 +439,8 @@ class NameResolver:
         key = self._fold_str(index)
         if not key:
             return set()
-        found: set[str] = set()
+        # an item of a call's result by key: `MongoClient(uri)["db"]["users"]` is `pymongo.MongoClient()[][]`
+        found: set[str] = {f"{b}[]" for b in self._resolve(sub.value) if b.endswith((")", "[]")) and "(" in b}
         for base in self._resolve(sub.value):
             if base in (GLOBALS, "builtins", "builtins.__dict__"):
                 bound = base == GLOBALS and (self.is_bound(key) or key == "__builtins__")
