@@ -130,6 +130,26 @@ def _constant_literal(node: cst.BaseExpression, names: object) -> tuple[str, tup
     return string_literal(bound) if bound is not None else None
 
 
+def _constant_sequence(node: cst.BaseExpression, names: object) -> list[cst.BaseExpression] | None:
+    """The elements of a tuple or list literal, written in place or bound once to a module constant."""
+    if names is not None and _constant_name(node):
+        node = names.single_value(node.value) or node  # type: ignore[attr-defined]
+    if isinstance(node, (cst.Tuple, cst.List)) and all(isinstance(e, cst.Element) for e in node.elements):
+        return [e.value for e in node.elements]
+    return None
+
+
+def _constant_item(node: cst.BaseExpression, names: object) -> tuple[str, tuple[str, ...]] | None:
+    """`_MAIL[1]`: the literal at an index of a module constant's tuple or list."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    items = _constant_sequence(node.value, names)
+    if items is None or not isinstance(index, cst.Integer) or int(index.value, 0) >= len(items):
+        return None
+    return string_literal(items[int(index.value, 0)])
+
+
 _ALIAS = re.compile(r"\bimport\b[^\n]*?\bas\s+([A-Za-z_][A-Za-z0-9_]*)")
 _ALIASES: "weakref.WeakKeyDictionary[object, frozenset[str]]" = weakref.WeakKeyDictionary()
 
@@ -167,7 +187,17 @@ def credential_args(call: cst.Call, context: object) -> Iterator[CredentialArg]:
         names = None
     resolved = _resolved_names(call, names)
     method = _method(call)
-    positional = [a for a in call.args if a.keyword is None and not a.star]
+    positional: list[cst.BaseExpression] = []
+    for a in call.args:
+        if a.keyword is not None or a.star == "**":
+            continue
+        if not a.star:
+            positional.append(a.value)
+            continue
+        unpacked = _constant_sequence(a.value, names)  # `s.login(*_MAIL)` with `_MAIL = ("me@...", "pw")`
+        if unpacked is None:
+            break  # (the positions after an unknown unpacking are not known)
+        positional += unpacked
     keyword = {a.keyword.value: a for a in call.args if a.keyword is not None}
     seen: set[int] = set()
     for api in auth_apis():
@@ -181,14 +211,15 @@ def credential_args(call: cst.Call, context: object) -> Iterator[CredentialArg]:
             callee, is_resolved = method, False
         else:
             continue
-        nodes: list[tuple[cst.BaseExpression, str]] = [(positional[i].value, "") for i in api.args if i < len(positional)]
+        nodes: list[tuple[cst.BaseExpression, str]] = [(positional[i], "") for i in api.args if i < len(positional)]
         nodes += [(keyword[k].value, k) for k in api.keywords if k in keyword]
         for node, kw in nodes:
             if api.tuple_index >= 0:
                 if not isinstance(node, (cst.Tuple, cst.List)) or len(node.elements) <= api.tuple_index:
                     continue
                 node = node.elements[api.tuple_index].value
-            lit = string_literal(node) or built_string(node) or _constant_literal(node, names)
+            lit = string_literal(node) or built_string(node) or _constant_literal(node, names) or _constant_item(
+                node, names)
             if lit is None or id(node) in seen:
                 continue
             seen.add(id(node))

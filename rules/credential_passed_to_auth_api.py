@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datasec_scan.lazycst import cst
 
 from datasec_scan.model import Category, Confidence, Severity
@@ -17,6 +19,9 @@ from ._credentials import (
 )
 from ._prescreen import CodeTextScreen
 from .provider_token import reported_secrets
+
+# A Google account's app password as Google shows it: four groups of four letters (spaces are otherwise prose).
+_APP_PASSWORD = re.compile(r"[a-z]{4}(?: [a-z]{4}){3}")
 
 
 class CredentialPassedToAuthApi(CodeTextScreen, Rule):
@@ -36,7 +41,9 @@ class CredentialPassedToAuthApi(CodeTextScreen, Rule):
     still matches, with medium severity and low confidence. Placeholders (`"password"`,
     `"changeme"`, `"${PASS}"`) are not reported; example and test values are reported low, and so are
     human-chosen passwords in test files. A literal split or base64-encoded to hide it
-    (`base64.b64decode("...").decode()`, `"Wq7z" + "T9mP"`) is folded and judged the same way.
+    (`base64.b64decode("...").decode()`, `"Wq7z" + "T9mP"`) is folded and judged the same way, and so
+    is a pair kept in a module constant and unpacked or indexed (`s.login(*_MAIL)`, `s.login(_MAIL[0],
+    _MAIL[1])`). A Google app password is read with its spaces (`"abcd efgh ijkl mnop"`).
     Credentials inside URLs (`create_engine("postgresql://u:pw@host/db")`) are DS204's.
 
     ## Why is this bad?
@@ -92,7 +99,8 @@ class CredentialPassedToAuthApi(CodeTextScreen, Rule):
     def visit_Call(self, node: cst.Call) -> None:
         for arg in credential_args(node, self.context):
             value = arg.value.strip()
-            if len(value) < 4 or is_placeholder(value) or any(c.isspace() for c in value):
+            if len(value) < 4 or is_placeholder(value) or any(c.isspace() for c in value) and not (
+                    _APP_PASSWORD.fullmatch(value)):
                 continue
             if not value.isprintable() or matches_token_format(value, arg.keyword) is not None or (
                     value in reported_secrets(self.context)):
