@@ -430,7 +430,8 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
         norm = re.sub(r"[^a-z0-9]", "", v.lower())
         name_norm = re.sub(r"[^a-z0-9]", "", name.lower())
         if norm == name_norm or norm in name_norm or v.lower() in name_words(name) or (
-                len(name_norm) >= 8 and name_norm in norm and norm.replace(name_norm, "", 1).isalpha()):
+                len(name_norm) >= 8 and name_norm in norm and norm.replace(name_norm, "", 1).isalpha()
+                and not is_password_name(name)):
             return None  # (`"refresh_token": "hf_oauth__refresh_token"`: a value that names itself)
     if not v.isprintable():
         return None
