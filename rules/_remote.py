@@ -89,6 +89,7 @@ LABEL_TEXT = {NETWORK: "data fetched from the network", SOCKET: "data received o
 _HINTS = {
     NETWORK: ("requests", "urlopen", "httpx", "aiohttp", "http.client", "httplib", "urllib3", "dns.", "resolver",
               "pycurl", "ftplib", "paramiko", "Request(", "import_module", "__import__", "curl", "wget", "WebRequest",
+              "apiclient",  # (googleapiclient)
               *_catalog.names("inbound", "chat.modules"),  # (a chat bot's messages)
               *_catalog.names("inbound", "events.modules"),  # (an event handler's arguments)
               "on_message", "message_callback_add"),  # (a network client's message callback)
