@@ -484,8 +484,10 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             found = self._opaque_origin(an.names.single_value(expr.value), an, d, seen)
             if found is not None:
                 return found
-            flow = an.flow()  # `out = ""` then `out += chr(ord(blob[i]) ^ k)` in a loop: built from `blob`
-            for value in flow.bound_values(expr) if flow is not None else ():
+            flow = an.flow()  # `out = ""` then `out += chr(ord(blob[i]) ^ k)` in a loop: built from `blob`; and
+            # for a parameter, what the call sites pass (`Kramer(_data="7436/7440/...")` into `__init__`)
+            values = (*flow.bound_values(expr), *flow.values_of(expr)) if flow is not None else ()
+            for value in values:
                 found = self._opaque_origin(value, an, d, seen)
                 if found is not None:
                     return found

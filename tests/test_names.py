@@ -108,7 +108,8 @@ def test_unknown_dynamic_name_resolves_to_nothing_builtin() -> None:
     ("'a' + 'b'", "ab"), ("''.join(reversed('cexe'))", "exec"), ("''.join(map(chr, [101, 120]))", "ex"),
     ("codecs.decode('rkrp', 'rot13')", "exec"), ("bytes.fromhex('6f73')", b"os"), ("'%s%s' % ('o', 's')", "os"),
     ("a / 'b'", None), ("1 ^ 3", 2), ("''.join(chr(c - 1) for c in [112, 116])", "os"),
-    ("''.join([c for c in 'ab' if c])", None), ("int('42') - 2", 40),
+    ("''.join([c for c in 'ab' if c])", None), ("int('42') - 2", 40), ("bytes([111, 115]).decode()", "os"),
+    ("bytearray((111, 115))", b"os"), ("bytes([300])", None), ("bytes(['o'])", None),
 ])
 def test_fold(expr: str, value: object) -> None:
     assert fold(cst.parse_expression(expr)) == value
@@ -246,3 +247,8 @@ def test_class_attributes_resolve_for_self_and_cls() -> None:
     other = cst.parse_module("import os\nclass A:\n    def go(self):\n        self.run('id')\n")
     call = other.body[1].body.body[0].body.body[0].body[0].value  # type: ignore[attr-defined]
     assert "os.system" not in NameResolver(other).call_names(call)
+
+
+def test_a_helper_turning_byte_lists_into_names_is_folded() -> None:
+    names, call = _last_call("n = lambda _: bytes(_).decode()\nn([101, 120, 101, 99])")
+    assert fold(call, names) == "exec"
