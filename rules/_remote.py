@@ -426,6 +426,8 @@ class Analyzer:
         elif any_match(qualified, SOCKET_CALLS) and not any(q.endswith((".send", ".sendall", ".connect", ".close"))
                                                           for q in qualified):
             found.append(SOCKET)
+        if self.own_source(call, qualified):
+            found.append(DECODED)  # the module reading its own text: a payload kept in its comments or docstrings
         if any(q.endswith(_STEGANO_REVEAL) for q in qualified):
             found.append(DECODED)  # text hidden in an image's pixels or metadata (`stegano.lsb.reveal(png)`, forks)
         if NETWORK not in found and not qualified.isdisjoint(_SPAWNERS) and self._fetch_command(call):
@@ -469,6 +471,22 @@ class Analyzer:
                 value = value.value  # `parent, child = Pipe()`: each end is the call's result indexed
             if any(q.startswith(_PIPES) for q in self.names.qualified_names(value)):
                 return True
+        return False
+
+    def own_source(self, call: cst.Call, qualified: frozenset[str] | None = None) -> bool:
+        """`inspect.getsource(sys.modules[__name__])`, `open(__file__).read()`, `Path(__file__).read_text()`: the
+        module's own text, which only hides something when the module runs part of it."""
+        if "__file__" not in self.context.text and "__name__" not in self.context.text:
+            return False
+        if qualified is None:
+            qualified = self.call_names(call)
+        if qualified & _SOURCE_READERS:
+            args = positional(call)
+            return bool(args) and code_of(args[0], 60).replace(" ", "") in _OWN_MODULE
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("read", "read_text", "readlines"):
+            opened = call.func.value
+            if isinstance(opened, cst.Call) and opened.args and code_of(opened.args[0].value, 20) == "__file__":
+                return bool(self.call_names(opened) & {"builtins.open", "io.open", "codecs.open", "pathlib.Path"})
         return False
 
     def _fetch_command(self, call: cst.Call) -> bool:
@@ -934,6 +952,8 @@ def shell_decoded(text: str) -> tuple[str | None, str] | None:
 
 # `on_message=f`, `client.on_message = self.f`, `client.message_callback_add("t/#", f)`: the callback's name.
 _MESSAGE_CALLBACK = re.compile(r"(?:\bon_message\s*=\s*|\bmessage_callback_add\s*\([^,()]+,\s*)(?:self\.)?(\w+)")
+_SOURCE_READERS = frozenset({"inspect.getsource", "inspect.getsourcelines", "linecache.getlines"})
+_OWN_MODULE = ("sys.modules[__name__]", "sys.modules.get(__name__)", "__file__", "__import__(__name__)")
 _PIPES = ("multiprocessing.Pipe()", "multiprocessing.connection.Pipe()", "multiprocessing.context.Pipe()")
 
 

@@ -149,7 +149,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
       `io.BytesIO` from any of these (an image fetched and decoded): **critical**;
     - a literal the code decodes first (base64/32/85, hex, zlib/gzip/bz2/lzma, rot13, reversal,
       `chr`-joins, `\\x` escapes, XOR loops, Fernet with a literal key): **high**; the decoded
-      payload is parsed and scanned, and what it does is reported at the literal;
+      payload is parsed and scanned, and what it does is reported at the literal; and so is text the
+      module reads from its own source (`inspect.getsource(sys.modules[__name__])`,
+      `open(__file__).read()`: a payload kept in a comment or docstring);
     - an environment variable: **medium**; a local file or command-line input: **low**; but code
       from a file or environment variable that is base64/hex/zlib-decoded on its way to `exec`
       (a payload shipped encoded in a data file of the package): **high**;
@@ -586,6 +588,9 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             if label == DECODED and isinstance(start, cst.Call) and any(
                     q.endswith(".reveal") for q in an.call_names(start)):
                 message = f"{sink} runs text hidden in an image (`{code_of(start.func, 30)}`, steganography)"
+            elif label == DECODED and isinstance(start, cst.Call) and an.own_source(start):
+                message = (f"{sink} runs text the module reads from its own source (`{code_of(start, 40)}`): a "
+                           "payload kept in a comment or docstring")
             if kind == "deserialize":
                 message = f"{sink} deserializes {LABEL_TEXT[label]}; loading it runs code chosen by its author"
         others = sorted(set(sources) - {label}, key=lambda lab: -_SEVERITY[lab])
