@@ -56,8 +56,8 @@ HASH_FORMS = re.compile(
     r"|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$"
 )
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|t|testing|test_[^/\\]*|[^/\\]*_tests?\.py|conftest\.py|docs?|docs_src|"
-                       r"examples?|samples?|tutorials?)(?:[/\\]|$)", re.IGNORECASE)
+TEST_PATH = re.compile(r"(?:^|[/\\])(?:tests?|t|testing|test_[^/\\]*|[^/\\]*_tests?\.py|tests?\.py|conftest\.py|"
+                       r"docs?|docs_src|examples?|samples?|tutorials?)(?:[/\\]|$)", re.IGNORECASE)
 
 
 def shannon_entropy(value: str) -> float:

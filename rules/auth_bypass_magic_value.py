@@ -38,7 +38,10 @@ _AUTHENTICATOR = re.compile(r"^(authenticate|_?login|log_in|sign_in|get_user_fro
 _STATES = {"enabled", "disabled", "required", "optional", "basic", "bearer", "digest", "negotiate", "kerberos",
            "oauth", "oauth2", "token", "password", "session", "cookie", "header", "anonymous", "none", "local",
            "ldap", "saml", "oidc", "jwt", "plain", "scram-sha-1", "scram-sha-256", "gssapi", "x509", "default",
-           "websocket", "upgrade", "keep-alive", "close", "chunked", "gzip", "h2c"}  # (protocol words in headers)
+           "websocket", "upgrade", "keep-alive", "close", "chunked", "gzip", "h2c",  # (protocol words in headers)
+           # OAuth token endpoint authentication methods (RFC 7591)
+           "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth",
+           "self_signed_tls_client_auth"}
 
 # A token decoded without checking its signature: whoever wrote it is believed (`jwt.decode(t, options=
 # {"verify_signature": False})`, python-jose's `verify=False`).

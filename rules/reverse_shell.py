@@ -56,6 +56,10 @@ class _Scope:
     node: cst.CSTNode | None = None
 
 
+# A pair of connected sockets made in-process (`socket.socketpair()`): a channel to a child process, not a network.
+_LOCAL_PAIRS = ("socket.socketpair", "socket.socket.socketpair")
+
+
 def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tuple[str, bool] | None:
     """How a call hands a connection to a shell: (description, strong) or None."""
     qualified = an.call_names(call)
@@ -84,7 +88,8 @@ def wiring(an: Analyzer, call: cst.Call, scope: cst.CSTNode | None = None) -> tu
             continue
         text = code_of(value, 80)
         if "fileno()" in text or "makefile" in text or any(
-                "socket" in q or "create_connection" in q for q in an.names.qualified_names(value)):
+                ("socket" in q or "create_connection" in q) and not q.startswith(_LOCAL_PAIRS)
+                for q in an.names.qualified_names(value)):
             return f"{spawn[1]} with {name} on the socket", True
     command = args[0] if args else keyword(call, "args")
     if command is not None and SOCKET in an.sources(command, want=(SOCKET,), scope=scope):

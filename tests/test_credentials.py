@@ -391,3 +391,11 @@ def test_a_token_introduced_as_a_sample_in_prose_is_an_example() -> None:
     config = f'AZURE_SAS = "{sas}"\n'
     (m,) = list(ProviderToken(FileContext("a.py", config, "python")).scan(config))
     assert m.severity >= Severity.MEDIUM
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("pyotp-2.12.1/test.py", True), ("pkg/tests.py", True), ("docs_src/security/tutorial004.py", True),
+    ("pkg/contest.py", False), ("pkg/latest.py", False), ("pkg/testing_tools.py", False),
+])
+def test_test_and_example_paths(path: str, expected: bool) -> None:
+    assert creds.in_test_path(path) is expected
