@@ -355,7 +355,8 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
         peeled = decoded[0] if decoded else an.decoded(command)
         hidden = peeled is not None and bool(set(peeled.layers) - _HIDING - {"escapes"})
         if NETWORK in sources and not self._incidental(sources[NETWORK].steps, an) and not (
-                spawn[0] == "argv" and self._fixed_program(command, an)):
+                spawn[0] == "argv" and (self._fixed_program(command, an) or self._into_fixed_argv(
+                    sources[NETWORK].steps, an))):
             label, severity, confidence = NETWORK, Severity.CRITICAL, Confidence.HIGH
             message = f"{spawn[1]} runs a command {LABEL_TEXT[NETWORK]}"
         elif hidden or DECODED in sources:
@@ -407,6 +408,15 @@ class ExecOfUntrustedPayload(ps.CodeScreen, Rule):
             return False
         name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
         return name.rstrip("0123456789.") not in RUNS_ITS_ARGUMENTS
+
+    def _into_fixed_argv(self, steps: tuple[tuple[cst.CSTNode, str], ...], an: Analyzer) -> bool:
+        """The data was handed to a helper inside an argument list whose program is written out and does not run
+        its arguments (`run(["git", "commit", "-m", f"Bump to {sha}"])`, where `run` spawns its parameter)."""
+        for node, what in steps:
+            if isinstance(node, cst.Call) and what.startswith("passed to") and any(
+                    isinstance(a.value, (cst.List, cst.Tuple)) and self._fixed_program(a.value, an) for a in node.args):
+                return True
+        return False
 
     @staticmethod
     def _incidental(steps: tuple[tuple[cst.CSTNode, str], ...], an: Analyzer) -> bool:
