@@ -40,6 +40,7 @@ def test_wheel_installs_into_fresh_venv_and_scans(tmp_path: Path) -> None:
 
 def test_record_mismatch_severity_follows_what_the_file_does_and_where_the_wheel_is() -> None:
     from datasec_rules.record_mismatch import _mismatch_severity
+
     from datasec_scan.model import Severity
 
     wheel = "dist/demo-1.0-py3-none-any.whl"
