@@ -194,7 +194,9 @@ class CommandListener(ps.CodeScreen, Rule):
         spawn = an.spawn(node)
         if spawn is not None and not (wired is not None and wired[1]):  # (a shell on the accepted socket: below)
             command = args[0] if args else keyword(node, "args")
-            if spawn[0] == "argv" and command is not None:
+            if command is None:
+                return  # (`Popen(**kwargs)`: nothing known is run; a pending None stands for a wiring)
+            if spawn[0] == "argv":
                 command = argv_command(command, an.names)  # `["git", "log", branch]`: the branch is no command
             self._pending.append((node, spawn[1], command, in_handler))
             return
