@@ -376,7 +376,9 @@ _TYPE_NAME = re.compile(r"^(?:string|str|boolean|bool|integer|number|float|doubl
                         r"text|null|date|datetime|uuid|secret|password)(?:\?|\[\])*$", re.IGNORECASE)
 # Words and numbers joined by punctuation (`389-exception`, `gpl-2.0-plus`, `auth-request-type/at`): an identifier,
 # a label or a slug. A human password may look like this, so it only counts for names that are not passwords.
-_SLUG = re.compile(r"^(?:[a-z]+|\d+)(?:[-_.:/](?:[a-z]+|\d+(?:\.\d+)*)){1,8}$")
+_SLUG = re.compile(r"^[#@.$%]?(?:[a-z]+|\d+)(?:[-_.:/](?:[a-z]+|\d+(?:\.\d+)*)){0,8}[{(:=]?$")
+# A path or URL template (`realms/{realm-name}/protocol/openid-connect/token`): where a token is sent, not one.
+_PATH_TEMPLATE = re.compile(r"/[^/\s]*\{[\w-]+\}|\{[\w-]+\}[^/\s]*/")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")
 # An expression naming where a value is, with an index: `Jobs[-1].JobId` (a JMESPath in botocore's paginators).
 _ACCESS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\[-?\d*\](?:\[-?\d*\]|\.[A-Za-z_]\w*)*$")
@@ -421,7 +423,7 @@ def classify_value(value: str, name: str = "", min_length: int = 6) -> str | Non
     if "://" in v or _PATHLIKE.search(v) or _IDENTIFIER_LIKE.match(v) or UUID.match(v) or _IMPORT_PATH.match(v) or \
             _ACCESS_PATH.match(v):
         return None
-    if _TYPE_NAME.match(v) or v.startswith("LicenseRef-"):
+    if _TYPE_NAME.match(v) or v.startswith("LicenseRef-") or _PATH_TEMPLATE.search(v):
         return None
     if not (name and is_password_name(name)) and (_CLASS_NAME.match(v) or _SLUG.match(v) and re.search(
             "[a-z]{4}", v)):

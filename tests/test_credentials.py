@@ -356,6 +356,9 @@ def test_config_file_values_in_templates_and_tests_are_lowered(ruleset) -> None:
     ("REQUEST_TYPE_ACCESS_TOKEN", "auth-request-type/at"),
     ("refresh_token", "hf_oauth__refresh_token"),      # a value naming itself
     ("spdx_license_key", "Zk8Qw2Lm9Xp4Rt7V"),          # an SPDX identifier's field
+    ("URL_TOKEN", "realms/{realm-name}/protocol/openid-connect/token"),  # a URL template
+    ("search_token", "#mesondefine"),                  # a directive keyword
+    ("_LABEL_TOKEN", "@wandbcode{"),                   # a parser marker
 ])
 def test_names_and_identifiers_are_not_credentials(name: str, value: str) -> None:
     assert not creds.is_secret_name(name) or creds.classify_value(value, name) is None
