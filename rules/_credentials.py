@@ -374,9 +374,10 @@ _CLASS_NAME = re.compile(r"^(?:V\d+(?:alpha\d+|beta\d+)?(?:[A-Z][a-z]+){2,8}|(?:
 # A type in a schema (`"password": "string"`, `"passphrase": "string?"`): what a field holds, not its value.
 _TYPE_NAME = re.compile(r"^(?:string|str|boolean|bool|integer|number|float|double|object|array|binary|bytes|"
                         r"text|null|date|datetime|uuid|secret|password)(?:\?|\[\])*$", re.IGNORECASE)
-# Words and numbers joined by punctuation (`389-exception`, `gpl-2.0-plus`, `auth-request-type/at`): an identifier,
-# a label or a slug. A human password may look like this, so it only counts for names that are not passwords.
-_SLUG = re.compile(r"^[#@.$%]?(?:[a-z]+|\d+)(?:[-_.:/](?:[a-z]+|\d+(?:\.\d+)*)){0,8}[{(:=]?$")
+# Words and numbers joined by punctuation (`389-exception`, `gpl-2.0-plus`, `auth-request-type/at`), or one word
+# with a sigil (`#mesondefine`, `@wandbcode{`): an identifier, a label, a slug or a marker. A human password may look
+# like this, so it only counts for names that are not passwords. (One plain word stays a weak secret.)
+_SLUG = re.compile(r"^(?:[a-z]+|\d+)(?:[-_.:/](?:[a-z]+|\d+(?:\.\d+)*)){1,8}$|^[#@.$%][a-z]+[{(:=]?$|^[a-z]+[{(]$")
 # A path or URL template (`realms/{realm-name}/protocol/openid-connect/token`): where a token is sent, not one.
 _PATH_TEMPLATE = re.compile(r"/[^/\s]*\{[\w-]+\}|\{[\w-]+\}[^/\s]*/")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){1,20}(?::[A-Za-z_][A-Za-z0-9_.]*)?$")

@@ -367,6 +367,7 @@ def test_names_and_identifiers_are_not_credentials(name: str, value: str) -> Non
 @pytest.mark.parametrize(("name", "value"), [
     ("password", "summer-2024"),                      # a human password made of a word and a number
     ("DB_PASSWORD", "kafkapassword"),                  # a weak password that names itself is still a password
+    ("SECRET_KEY", "newsecret"),                       # one plain word: a weak secret, still reported
     ("api_key", "example-token-Zk8Qw2Lm9Xp4"),
     ("license_key", "A1B2-C3D4-E5F6-G7H8"),
 ])
