@@ -252,3 +252,10 @@ def test_class_attributes_resolve_for_self_and_cls() -> None:
 def test_a_helper_turning_byte_lists_into_names_is_folded() -> None:
     names, call = _last_call("n = lambda _: bytes(_).decode()\nn([101, 120, 101, 99])")
     assert fold(call, names) == "exec"
+
+
+def test_keyed_items_of_a_built_object_resolve_and_of_a_value_do_not() -> None:
+    names, call = _last_call("from pymongo import MongoClient\nMongoClient(u)['db']['users'].insert_one(x)")
+    assert "pymongo.MongoClient()[][].insert_one" in names.call_names(call)
+    names, call = _last_call("import os\nenv = os.environ.copy()\nenv['PATH'].split()")
+    assert not any(n.startswith("os.environ") for n in names.call_names(call))

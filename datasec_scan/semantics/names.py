@@ -439,8 +439,10 @@ class NameResolver:
         key = self._fold_str(index)
         if not key:
             return set()
-        # an item of a call's result by key: `MongoClient(uri)["db"]["users"]` is `pymongo.MongoClient()[][]`
-        found: set[str] = {f"{b}[]" for b in self._resolve(sub.value) if b.endswith((")", "[]")) and "(" in b}
+        # an item of an object a class builds, by key: `MongoClient(uri)["db"]["users"]` is
+        # `pymongo.MongoClient()[][]` (not of any call's result: `os.environ.copy()["x"]` is a value, not a client)
+        found: set[str] = {f"{b}[]" for b in self._resolve(sub.value) if b.endswith("[]") and "(" in b or (
+            b.endswith("()") and b[:-2].rsplit(".", 1)[-1][:1].isupper())}
         for base in self._resolve(sub.value):
             if base in (GLOBALS, "builtins", "builtins.__dict__"):
                 bound = base == GLOBALS and (self.is_bound(key) or key == "__builtins__")
