@@ -1049,7 +1049,8 @@ def shell_code(command: cst.List | cst.Tuple, names: NameResolver) -> cst.BaseEx
     program = fold_str(values[0], names) if values else None
     if program is None or len(values) < 3:
         return None
-    if program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip("0123456789.") not in _CODE_RUNNERS:
+    name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe").rstrip("0123456789.")
+    if name not in _CODE_RUNNERS:
         return None
     for i, value in enumerate(values[1:-1], start=1):
         flag = fold_str(value, names)

@@ -249,7 +249,8 @@ def _fold_call(call: cst.Call, names: "NameResolver | None", d: int,
         if func.value == "chr" and len(args) == 1:
             code = fold(args[0], names, d, env)
             return chr(code) if isinstance(code, int) and 0 <= code < 0x110000 else None
-        if func.value in ("bytes", "bytearray") and len(args) == 1 and isinstance(args[0], (cst.List, cst.Tuple, cst.Name)):
+        if func.value in ("bytes", "bytearray") and len(args) == 1 and isinstance(
+                args[0], (cst.List, cst.Tuple, cst.Name)):
             items = _elements(args[0], names, d, env)  # `bytes([98, 117, ...])`, also a helper's list parameter
             if items is not None and all(type(i) is int and 0 <= i < 256 for i in items):
                 return bytes(items)  # type: ignore[arg-type]

@@ -112,7 +112,8 @@ _TRANSFORM_PREFIXES = (
     "io.StringIO", "pathlib.", "os.path.", "shlex.", "html.escape", "quopri.", "uu.", "yaml.", "toml.", "tomli_w.",
     "simplejson.", "ujson.", "orjson.", "msgpack.", "operator.", "collections.", "cryptography.",
     "email.mime.", "email.message.", "email.message_from_", "email.parser.", "http.cookies.", "html.unescape",
-    "xml.etree.ElementTree.fromstring", "xml.etree.ElementTree.XML", "Crypto.Cipher.", "Cryptodome.Cipher.", "win32crypt.", "nacl.secret.",
+    "xml.etree.ElementTree.fromstring", "xml.etree.ElementTree.XML", "Crypto.Cipher.", "Cryptodome.Cipher.",
+    "win32crypt.", "nacl.secret.",
     # a chat message's parts, built before a webhook or bot sends them
     "discord_webhook.DiscordEmbed", "dhooks.Embed", "dhooks.File", "discord.Embed", "discord.File",
 )
