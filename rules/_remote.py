@@ -537,7 +537,7 @@ class Analyzer:
         return function if function is not None and function.decorators else None
 
     @staticmethod
-    def _parameters(function: cst.FunctionDef, skip: int = 0) -> list[str]:
+    def parameters(function: cst.FunctionDef, skip: int = 0) -> list[str]:
         """The names a function's parameters bind, the first `skip` positional ones left out."""
         params = function.params
         given = [*params.posonly_params, *params.params][skip:] + list(params.kwonly_params)
@@ -566,7 +566,7 @@ class Analyzer:
         someone typed in the chat."""
         if not self._chat_module() or not self._in_chat_command(name):
             return False
-        return name.value in self._parameters(self._decorated_function(name), skip=1)  # type: ignore[arg-type]
+        return name.value in self.parameters(self._decorated_function(name), skip=1)  # type: ignore[arg-type]
 
     def _event_argument(self, name: cst.Name) -> tuple[str, ...]:
         """A parameter of a function a Socket.IO client (`@sio.event`, `@sio.on("cmd")`) or server registers for an
@@ -574,7 +574,7 @@ class Analyzer:
         if self._events is None:
             self._events = EVENT_MODULES.search(self.context.text) is not None
         function = self._decorated_function(name) if self._events else None
-        if function is None or name.value not in self._parameters(function):
+        if function is None or name.value not in self.parameters(function):
             return ()
         labels: list[str] = []
         for d in function.decorators:
@@ -599,7 +599,7 @@ class Analyzer:
         flow = self.flow()
         function = flow.function_of(name) if flow is not None else None
         return function is not None and function.name.value in self._message_callbacks and (
-            name.value in self._parameters(function, skip=1))
+            name.value in self.parameters(function, skip=1))
 
     @staticmethod
     def _handler_input(expr: cst.Attribute) -> bool:

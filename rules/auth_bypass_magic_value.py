@@ -408,8 +408,7 @@ class AuthBypassMagicValue(CappedInTestCode, Rule):
         if not isinstance(expr, cst.Name) or expr.value in _REQUEST_PARAMETERS or not self._nodes or (
                 self._functions[-1][1]):
             return False
-        params = self._nodes[-1].params
-        return any(p.name.value == expr.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
+        return expr.value in Analyzer.parameters(self._nodes[-1])
 
     @staticmethod
     def _undigest(expr: cst.BaseExpression) -> cst.BaseExpression:
